@@ -1,0 +1,3 @@
+from docrsim.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The pure domain model of docrsim: no HTTP, no Flask."""

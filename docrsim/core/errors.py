@@ -1,0 +1,44 @@
+"""Domain errors. Each edge (DO API, registry host, control API) maps these to its own wire
+format in one place; the core never speaks HTTP."""
+
+
+class DomainError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The named registry, repository, tag, manifest, blob or run does not exist."""
+
+
+class Conflict(DomainError):
+    """The request clashes with current state (name taken, a GC run active...)."""
+
+
+class Invalid(DomainError):
+    """The request is well-formed but its values break a rule (bad name, unknown type...)."""
+
+
+class BadRequest(DomainError):
+    """The request cannot be parsed (bad JSON, undecodable page token...)."""
+
+
+class PreconditionFailed(DomainError):
+    """The account is not in a state that allows this (tier limits, several registries...)."""
+
+
+class Forbidden(DomainError):
+    """The caller's credentials lack the scope this operation needs."""
+
+
+class Unauthorized(DomainError):
+    """No credentials, or credentials docrsim does not know."""
+
+
+class DigestMismatch(Invalid):
+    """Content does not hash to the digest it was declared with."""
+
+
+class LimitExceeded(DomainError):
+    """A tier limit refuses new content (repository count, storage without overage)."""

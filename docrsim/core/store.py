@@ -1,0 +1,250 @@
+"""The content-addressed store of one registry: blobs, manifests, repositories and tags.
+
+As in the CNCF distribution registry, a manifest's bytes are themselves a blob. A repository
+*links* manifests; deleting a manifest through the API removes the link (and its tags) but not
+the bytes, so only garbage collection ever frees storage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from docrsim.core import digests
+from docrsim.core.content import ParsedManifest, parse_manifest
+from docrsim.core.errors import Invalid, NotFound
+
+
+class BlobStore:
+    """Blob sizes for every blob, bytes only for those that have them.
+
+    Synthetic blobs (a digest and a size, no bytes) let a fixture describe a registry of a
+    million blobs in a few dozen megabytes, so sizes live in one flat dict.
+    """
+
+    def __init__(self):
+        self._sizes: dict[str, int] = {}
+        self._data: dict[str, bytes] = {}
+        self._uncompressed: dict[str, int] = {}
+        self.total_bytes = 0
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self._sizes
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def digests(self):
+        return self._sizes.keys()
+
+    def size(self, digest: str) -> int:
+        try:
+            return self._sizes[digest]
+        except KeyError:
+            raise NotFound(f"blob {digest} is not in the store") from None
+
+    def uncompressed_size(self, digest: str) -> int:
+        return self._uncompressed.get(digest, self._sizes.get(digest, 0))
+
+    def data(self, digest: str) -> bytes | None:
+        """The blob's bytes, or None for a synthetic blob."""
+        self.size(digest)
+        return self._data.get(digest)
+
+    def is_synthetic(self, digest: str) -> bool:
+        return digest in self._sizes and digest not in self._data
+
+    def put(self, data: bytes, declared: str | None = None) -> str:
+        """Store bytes under their digest; a declared digest must match the content."""
+        digest = digests.verify(data, declared) if declared else digests.compute(data)
+        if digest not in self._sizes:
+            self._sizes[digest] = len(data)
+            self.total_bytes += len(data)
+        self._data[digest] = data
+        return digest
+
+    def put_synthetic(self, digest: str, size: int, uncompressed_size: int | None = None) -> str:
+        digests.parse(digest)
+        if size < 0:
+            raise Invalid("a blob size must not be negative")
+        existing = self._sizes.get(digest)
+        if existing is not None and existing != size:
+            raise Invalid(f"blob {digest} is already stored with size {existing}, not {size}")
+        if existing is None:
+            self._sizes[digest] = size
+            self.total_bytes += size
+        if uncompressed_size is not None and uncompressed_size != size:
+            self._uncompressed[digest] = uncompressed_size
+        return digest
+
+    def remove(self, digest: str) -> int:
+        """Delete a blob and return the bytes freed."""
+        size = self._sizes.pop(digest)
+        self._data.pop(digest, None)
+        self._uncompressed.pop(digest, None)
+        self.total_bytes -= size
+        return size
+
+
+@dataclass(slots=True)
+class Manifest:
+    digest: str
+    size: int
+    parsed: ParsedManifest
+
+    @property
+    def media_type(self) -> str:
+        return self.parsed.media_type
+
+
+@dataclass(slots=True)
+class Tag:
+    manifest_digest: str
+    updated_at: datetime
+
+
+@dataclass
+class Repository:
+    name: str
+    created_at: datetime
+    # digest -> when the manifest was last pushed into this repository
+    manifests: dict[str, datetime] = field(default_factory=dict)
+    tags: dict[str, Tag] = field(default_factory=dict)
+
+    def tags_by_manifest(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for name, tag in self.tags.items():
+            index.setdefault(tag.manifest_digest, []).append(name)
+        return index
+
+    @property
+    def updated_at(self) -> datetime:
+        times = [t.updated_at for t in self.tags.values()] + list(self.manifests.values())
+        return max(times, default=self.created_at)
+
+
+class MissingReference(Invalid):
+    """A manifest names a blob or child manifest the registry does not hold."""
+
+    def __init__(self, message: str, digest: str):
+        super().__init__(message)
+        self.digest = digest
+
+
+class RegistryContent:
+    def __init__(self):
+        self.blobs = BlobStore()
+        self.manifests: dict[str, Manifest] = {}
+        self.repositories: dict[str, Repository] = {}
+
+    # -- repositories -------------------------------------------------------------------------
+    def repository(self, name: str) -> Repository:
+        try:
+            return self.repositories[name]
+        except KeyError:
+            raise NotFound(f"repository {name!r} not found") from None
+
+    def ensure_repository(self, name: str, now: datetime) -> Repository:
+        repo = self.repositories.get(name)
+        if repo is None:
+            repo = self.repositories[name] = Repository(name=name, created_at=now)
+        return repo
+
+    def delete_repository(self, name: str) -> None:
+        repo = self.repository(name)
+        del self.repositories[name]
+        self._forget_unlinked(repo.manifests)
+
+    # -- manifests ----------------------------------------------------------------------------
+    def put_manifest(
+        self,
+        repository: str,
+        raw: bytes,
+        now: datetime,
+        *,
+        media_type: str | None = None,
+        tag: str | None = None,
+        expected_digest: str | None = None,
+    ) -> str:
+        """Store a manifest's bytes, link it into ``repository`` and optionally tag it.
+
+        Every blob it needs (bar non-distributable layers) and every child manifest must
+        already be held, as the distribution spec requires; a subject may be absent.
+        """
+        digest = digests.verify(raw, expected_digest) if expected_digest else digests.compute(raw)
+        parsed = parse_manifest(raw, media_type)
+        for ref in parsed.blob_references:
+            if ref.digest not in self.blobs and not ref.non_distributable:
+                raise MissingReference(f"blob {ref.digest} is not in the registry", ref.digest)
+        repo_links = self.repositories.get(repository)
+        for child in parsed.children:
+            if repo_links is None or child.digest not in repo_links.manifests:
+                raise MissingReference(f"manifest {child.digest} is not in repository {repository!r}", child.digest)
+        if tag is not None:
+            validate_tag(tag)
+        self.blobs.put(raw, digest)
+        self.manifests.setdefault(digest, Manifest(digest=digest, size=len(raw), parsed=parsed))
+        repo = self.ensure_repository(repository, now)
+        repo.manifests[digest] = now
+        if tag is not None:
+            repo.tags[tag] = Tag(manifest_digest=digest, updated_at=now)
+        return digest
+
+    def manifest(self, repository: str, digest: str) -> Manifest:
+        repo = self.repository(repository)
+        if digest not in repo.manifests:
+            raise NotFound(f"manifest {digest} not found in repository {repository!r}")
+        return self.manifests[digest]
+
+    def resolve(self, repository: str, reference: str) -> Manifest:
+        """A manifest by tag or by digest."""
+        repo = self.repository(repository)
+        if ":" in reference:
+            return self.manifest(repository, reference)
+        tag = repo.tags.get(reference)
+        if tag is None:
+            raise NotFound(f"tag {reference!r} not found in repository {repository!r}")
+        return self.manifests[tag.manifest_digest]
+
+    def tag_manifest(self, repository: str, tag: str, digest: str, now: datetime) -> None:
+        self.manifest(repository, digest)
+        validate_tag(tag)
+        self.repositories[repository].tags[tag] = Tag(manifest_digest=digest, updated_at=now)
+
+    def delete_tag(self, repository: str, tag: str) -> None:
+        repo = self.repository(repository)
+        if repo.tags.pop(tag, None) is None:
+            raise NotFound(f"tag {tag!r} not found in repository {repository!r}")
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Unlink a manifest and every tag pointing at it; its bytes stay until GC."""
+        repo = self.repository(repository)
+        if digest not in repo.manifests:
+            raise NotFound(f"manifest {digest} not found in repository {repository!r}")
+        del repo.manifests[digest]
+        for name in [n for n, t in repo.tags.items() if t.manifest_digest == digest]:
+            del repo.tags[name]
+        self._forget_unlinked([digest])
+
+    def _forget_unlinked(self, candidates) -> None:
+        """Drop manifest records no repository links any more (their bytes remain as blobs)."""
+        linked = set()
+        for repo in self.repositories.values():
+            linked.update(repo.manifests)
+        for digest in list(candidates):
+            if digest not in linked:
+                self.manifests.pop(digest, None)
+
+    def linking_repositories(self, digest: str) -> list[str]:
+        return [name for name, repo in self.repositories.items() if digest in repo.manifests]
+
+
+_TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
+
+
+def validate_tag(tag: str) -> str:
+    """Tags follow the distribution spec: ``[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}``."""
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag):
+        raise Invalid(f"invalid tag {tag!r}: tags are 1-128 of [A-Za-z0-9_.-] and may not start with '.' or '-'")
+    return tag
