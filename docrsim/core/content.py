@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from docrsim.core import digests
 from docrsim.core.errors import Invalid
@@ -31,8 +32,8 @@ class InvalidManifest(Invalid):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Descriptor:
+class Descriptor(NamedTuple):
+    # A NamedTuple, not a dataclass: fixtures build hundreds of thousands of these.
     media_type: str
     digest: str
     size: int
@@ -44,7 +45,7 @@ class Descriptor:
         return self.media_type in NON_DISTRIBUTABLE_LAYER_TYPES or bool(self.urls)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParsedManifest:
     media_type: str
     config: Descriptor | None = None
@@ -80,7 +81,7 @@ def _descriptor(value, where: str) -> Descriptor:
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InvalidManifest(f"{where}.size: must be a non-negative integer")
     urls = value.get("urls") or ()
-    if not isinstance(urls, list | tuple) or not all(isinstance(u, str) for u in urls):
+    if urls and (not isinstance(urls, list) or not all(isinstance(u, str) for u in urls)):
         raise InvalidManifest(f"{where}.urls: must be a list of strings")
     artifact_type = value.get("artifactType")
     return Descriptor(media_type, digest, size, artifact_type if isinstance(artifact_type, str) else None, tuple(urls))

@@ -8,7 +8,7 @@ import uuid
 
 
 class IdGenerator:
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int | str = 0):
         self.seed = seed
         self._rng = random.Random(seed)
         self._lock = threading.Lock()

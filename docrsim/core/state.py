@@ -24,6 +24,8 @@ class Simulation:
     def _fresh(self, tier: str) -> None:
         now = self.clock.now()
         self.ids = IdGenerator(self.seed)
+        # A separate stream, so how many requests a script makes never shifts object ids.
+        self.request_ids = IdGenerator(f"{self.seed}:requests")
         self.account = Account(tier_slug=tier, subscription_created_at=now, subscription_updated_at=now)
 
     def now(self) -> datetime:

@@ -173,7 +173,12 @@ class RegistryContent:
         already be held, as the distribution spec requires; a subject may be absent.
         """
         digest = digests.verify(raw, expected_digest) if expected_digest else digests.compute(raw)
-        parsed = parse_manifest(raw, media_type)
+        return self.put_parsed_manifest(repository, raw, digest, parse_manifest(raw, media_type), now, tag=tag)
+
+    def put_parsed_manifest(
+        self, repository: str, raw: bytes, digest: str, parsed: ParsedManifest, now: datetime, *, tag: str | None = None
+    ) -> str:
+        """put_manifest for a caller that built ``raw`` itself from ``parsed`` (bulk fixtures)."""
         for ref in parsed.blob_references:
             if ref.digest not in self.blobs and not ref.non_distributable:
                 raise MissingReference(f"blob {ref.digest} is not in the registry", ref.digest)

@@ -353,6 +353,13 @@ class _ContentBuilder:
                     layers.append({"mediaType": fmt["layer"], "digest": digest, "size": layer_size})
                 config = self.blob({"content": self._default_config(label, None, layers)}, where, label, fmt["config"])
                 document = {"schemaVersion": 2, "mediaType": fmt["manifest"], "config": config, "layers": layers}
-                descriptor = self._put(repo, document, self.now, where)
-                if not (untagged_every and (i + 1) % untagged_every == 0):
-                    self.content.tag_manifest(repo, f"v{i}", descriptor["digest"], self.now)
+                raw = _dumps(document)
+                # The document is ours, so its parsed form is known without re-reading the JSON.
+                parsed = media.ParsedManifest(
+                    media_type=fmt["manifest"],
+                    config=media.Descriptor(config["mediaType"], config["digest"], config["size"]),
+                    layers=tuple(media.Descriptor(lay["mediaType"], lay["digest"], lay["size"]) for lay in layers),
+                    artifact_type=config["mediaType"],
+                )
+                tag = None if untagged_every and (i + 1) % untagged_every == 0 else f"v{i}"
+                self.content.put_parsed_manifest(repo, raw, digests.compute(raw), parsed, self.now, tag=tag)

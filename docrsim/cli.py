@@ -1,0 +1,104 @@
+"""The ``docrsim`` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+
+import click
+
+from docrsim.core.clock import make_clock, parse_instant
+from docrsim.core.errors import DomainError
+from docrsim.core.state import Simulation
+from docrsim.http.control import restore
+from docrsim.scenarios import ScenarioError, apply, read_file
+
+
+@click.group()
+@click.version_option(package_name="docrsim")
+def main():
+    """docrsim: a local simulator of the DigitalOcean Container Registry."""
+
+
+def _fail(message: str) -> None:
+    click.echo(f"docrsim: {message}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address both hosts bind to.")
+@click.option("--api-port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the API host (DO API, control API); 0 picks a free one.")
+@click.option("--registry-port", default=5000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the registry host (OCI distribution API); 0 picks a free one.")
+@click.option("--fixture", "fixtures", multiple=True, type=click.Path(dir_okay=False),
+              help="Scenario file to load at start (repeatable; applied in order).")
+@click.option("--clock", "clock_kind", type=click.Choice(["system", "manual"]), default="system",
+              show_default=True, help="system: real time (freezegun-friendly); manual: moves only when told.")
+@click.option("--start-time", help="ISO 8601 instant the manual clock starts at.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for every generated id.")
+@click.option("--verbose", is_flag=True, help="Log every request.")
+def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, verbose):
+    """Run the API host and the registry host until interrupted."""
+    from docrsim.server import Server
+
+    try:
+        start = parse_instant(start_time) if start_time else None
+        clock = make_clock(clock_kind, start)
+        documents = [read_file(path) for path in fixtures]
+        if start is not None and documents:
+            # An explicit --start-time wins over the first scenario's own start.
+            documents[0] = {**documents[0], "clock": {"start": start_time}}
+        sim = Simulation(clock=clock, seed=seed)
+        restore(sim, documents)
+    except DomainError as exc:
+        _fail(exc.message)
+    try:
+        server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
+                        baseline=documents, verbose=verbose)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}: {exc.strerror or exc}")
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    server.start()
+    click.echo(f"API host:      {server.api_url}")
+    click.echo(f"registry host: {server.registry_url}")
+    click.echo(f"docrsim ready ({clock.kind} clock at {sim.now().isoformat()}, seed {seed})", )
+    sys.stdout.flush()
+    stopping.wait()
+    server.stop()
+    click.echo("docrsim stopped")
+
+
+@main.group()
+def fixture():
+    """Work with scenario files."""
+
+
+@fixture.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
+def validate_fixture(paths, as_json):
+    """Check scenario files against the format; exit 1 if any is invalid."""
+    failed = False
+    for path in paths:
+        try:
+            # Load into a scratch simulation too: limits and cross-references are only
+            # checked when the content is built.
+            apply(Simulation(), read_file(path), replace=True)
+            problems = []
+        except ScenarioError as exc:
+            problems = exc.problems
+            failed = True
+        if as_json:
+            click.echo(json.dumps({"file": path, "valid": not problems, "problems": problems}))
+        elif problems:
+            for problem in problems:
+                click.echo(f"{path}: {problem}")
+        else:
+            click.echo(f"{path}: ok")
+    sys.exit(1 if failed else 0)

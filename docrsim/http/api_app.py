@@ -1,0 +1,68 @@
+"""The API host: the DO API, the control API and our OpenAPI document, in one Flask app."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException
+
+from docrsim.core.errors import DomainError
+from docrsim.http.control import control
+from docrsim.http.endpoints import Endpoints
+from docrsim.http.errors import do_error_response, render_do_error
+from docrsim.http.openapi import openapi
+from docrsim.http.ratelimit import RateLimitCounter
+from docrsim.http.rawpath import RawPathMiddleware
+
+_HTTP_ERROR_IDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+_HTTP_ERROR_MESSAGES = {
+    404: "The resource you requested could not be found.",
+    405: "The method is not allowed for the requested URL.",
+}
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=()) -> Flask:
+    app = Flask("docrsim.api")
+    app.config.update(
+        DOCRSIM_SIM=sim,
+        DOCRSIM_ENDPOINTS=endpoints or Endpoints(),
+        DOCRSIM_BASELINE=list(baseline),
+        DOCRSIM_RATELIMIT=RateLimitCounter(),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+    )
+    app.json.sort_keys = False
+    app.json.compact = True
+    app.json.mimetype = "application/json; charset=utf-8"
+
+    app.register_blueprint(control)
+    app.register_blueprint(openapi)
+
+    @app.before_request
+    def assign_request_id():
+        g.request_id = sim.request_ids.uuid()
+
+    @app.after_request
+    def add_common_headers(response):
+        response.headers["x-request-id"] = g.get("request_id", "")
+        token = request.headers.get("Authorization", "anonymous")
+        epoch = int(sim.now().timestamp())
+        response.headers.update(app.config["DOCRSIM_RATELIMIT"].record(token, epoch))
+        return response
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        return render_do_error(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        response = do_error_response(
+            error.code,
+            _HTTP_ERROR_IDS.get(error.code, "error"),
+            _HTTP_ERROR_MESSAGES.get(error.code, error.description),
+        )
+        if error.code == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    app.wsgi_app = RawPathMiddleware(app.wsgi_app)
+    return app
