@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import datetime
 
 from docrsim.core.account import Account
@@ -19,6 +20,8 @@ class Simulation:
         self.seed = seed
         # Re-entrant: a control call such as reset loads fixtures while holding it.
         self.lock = threading.RLock()
+        # Callables run with ``now`` at the start of each transaction (see transaction()).
+        self._settlers: list = []
         self._fresh(tier)
 
     def _fresh(self, tier: str) -> None:
@@ -30,6 +33,20 @@ class Simulation:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @contextmanager
+    def transaction(self):
+        """Hold the lock and bring time-dependent state up to the clock's now.
+
+        Time is lazy: nothing happens when the clock moves; whoever looks next settles
+        everything due by then (GC progress, expiries) before reading or changing state.
+        Yields the instant the transaction sees.
+        """
+        with self.lock:
+            now = self.clock.now()
+            for settle in self._settlers:
+                settle(now)
+            yield now
 
     def reset(self, tier: str = DEFAULT_TIER) -> None:
         """Forget all content and restart the id sequence; the clock keeps its time."""
