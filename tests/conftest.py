@@ -1,0 +1,77 @@
+"""Shared fixtures: a live docrsim on 127.0.0.1, spoken to over real HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from docrsim.core.clock import ManualClock, parse_instant
+from docrsim.core.state import Simulation
+from docrsim.http.control import restore
+from docrsim.scenarios import read_file
+from docrsim.server import Server
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+START = parse_instant("2026-01-01T00:00:00Z")
+
+
+@dataclass
+class Live:
+    sim: Simulation
+    server: Server
+    http: requests.Session
+
+    @property
+    def api_url(self) -> str:
+        return self.server.api_url
+
+    @property
+    def registry_url(self) -> str:
+        return self.server.registry_url
+
+    def url(self, path: str) -> str:
+        return self.api_url + path
+
+    def load(self, name: str) -> None:
+        """Replace the world with a shipped scenario (fixtures/<name>.yaml)."""
+        restore(self.sim, [read_file(FIXTURES / f"{name}.yaml")])
+
+    def advance(self, seconds: float) -> None:
+        self.sim.clock.advance(seconds)
+
+
+def start_live(documents=(), seed: int = 0) -> Live:
+    sim = Simulation(clock=ManualClock(START), seed=seed)
+    restore(sim, list(documents))
+    server = Server(sim, api_port=0, registry_port=0, baseline=list(documents)).start()
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer dop_v1_docrsim-test"
+    return Live(sim=sim, server=server, http=session)
+
+
+@pytest.fixture
+def live():
+    """A fresh docrsim (manual clock at 2026-01-01T00:00:00Z, seed 0) with no registry."""
+    instance = start_live()
+    yield instance
+    instance.http.close()
+    instance.server.stop()
+
+
+@pytest.fixture
+def scenario():
+    """Start docrsim on a shipped scenario: ``scenario("small-app")``."""
+    started = []
+
+    def _start(name: str, seed: int = 0) -> Live:
+        instance = start_live([read_file(FIXTURES / f"{name}.yaml")], seed=seed)
+        started.append(instance)
+        return instance
+
+    yield _start
+    for instance in started:
+        instance.http.close()
+        instance.server.stop()
