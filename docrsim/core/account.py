@@ -82,6 +82,13 @@ class Registry:
     created_at: datetime
     storage_usage_updated_at: datetime
     content: RegistryContent = field(default_factory=RegistryContent)
+    # DO computes usage asynchronously; docrsim refreshes the reported figure when content is
+    # added and when a garbage collection ends, never in the middle of a run.
+    storage_usage_bytes: int = 0
+
+    def refresh_usage(self, now: datetime) -> None:
+        self.storage_usage_bytes = self.content.blobs.total_bytes
+        self.storage_usage_updated_at = now
 
 
 @dataclass

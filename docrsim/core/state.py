@@ -76,7 +76,7 @@ def _registry_snapshot(registry) -> dict:
         "name": registry.name,
         "region": registry.region,
         "created_at": format_instant(registry.created_at),
-        "storage_usage_bytes": blobs.total_bytes,
+        "storage_usage_bytes": registry.storage_usage_bytes,
         "storage_usage_bytes_updated_at": format_instant(registry.storage_usage_updated_at),
         "blobs": [
             {"digest": d, "size": blobs.size(d), "synthetic": blobs.is_synthetic(d)} for d in sorted(blobs.digests())

@@ -183,6 +183,7 @@ def _build_registry(spec: dict, where: str, now: datetime, tier) -> Registry:
             f"{where}.repositories",
             f"the {tier.slug} tier allows {allowed} repositor{'y' if allowed == 1 else 'ies'} per registry, this makes {count}",
         )
+    registry.refresh_usage(now)
     return registry
 
 
