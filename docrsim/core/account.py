@@ -51,7 +51,7 @@ def name_problem(name) -> str | None:
         return "name must be a non-empty string"
     if len(name) > 63:
         return f"name must be at most 63 characters, not {len(name)}"
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return "name may contain only lowercase letters, digits and hyphens"
     if not name[0].isalpha():
         return "name must start with a letter"

@@ -24,11 +24,12 @@ def parse_instant(text: str) -> datetime:
     """Parse an ISO 8601 instant; a value without a zone is taken as UTC."""
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (TypeError, ValueError, AttributeError):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        # Converting can overflow at the ends of the calendar (9999-12-31T23:00:00-05:00).
+        return value.astimezone(timezone.utc)
+    except (TypeError, ValueError, AttributeError, OverflowError):
         raise Invalid(f"not an ISO 8601 instant: {text!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def format_instant(value: datetime) -> str:
@@ -69,7 +70,10 @@ class ManualClock:
         if seconds < 0:
             raise Invalid("advance_seconds must not be negative: simulated time only moves forward")
         with self._lock:
-            self._now = self._now + timedelta(seconds=seconds)
+            try:
+                self._now = self._now + timedelta(seconds=seconds)
+            except (OverflowError, ValueError):  # NaN, infinity, or past year 9999
+                raise Invalid(f"cannot advance the clock by {seconds!r} seconds") from None
             return self._now
 
     def set(self, instant: datetime) -> datetime:

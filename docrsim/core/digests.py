@@ -24,15 +24,15 @@ class UnsupportedDigest(Invalid):
 
 def parse(digest: str) -> tuple[str, str]:
     """Split and check a digest; raise Invalid (malformed) or UnsupportedDigest."""
-    if isinstance(digest, str) and _SUPPORTED.match(digest):
+    if isinstance(digest, str) and _SUPPORTED.fullmatch(digest):
         return digest[:6], digest[7:]
-    if not isinstance(digest, str) or not _GRAMMAR.match(digest):
+    if not isinstance(digest, str) or not _GRAMMAR.fullmatch(digest):
         raise Invalid(f"invalid digest {digest!r}")
     algorithm, encoded = digest.split(":", 1)
     pattern = _ENCODINGS.get(algorithm)
     if pattern is None:
         raise UnsupportedDigest(f"unsupported digest algorithm {algorithm!r}")
-    if not pattern.match(encoded):
+    if not pattern.fullmatch(encoded):
         raise Invalid(f"invalid {algorithm} digest {digest!r}")
     return algorithm, encoded
 
