@@ -8,20 +8,27 @@ from datetime import datetime
 
 from docrsim.core.account import Account
 from docrsim.core.clock import Clock, ManualClock, format_instant
+from docrsim.core.credentials import CredentialStore
+from docrsim.core.gc import GarbageCollector, Rates
 from docrsim.core.graph import manifest_sizes
 from docrsim.core.ids import IdGenerator
+from docrsim.core.registry_auth import RegistryTokenService
+from docrsim.core.uploads import Uploads
 
 DEFAULT_TIER = "basic"
 
 
 class Simulation:
-    def __init__(self, clock: Clock | None = None, seed: int = 0, tier: str = DEFAULT_TIER):
+    def __init__(self, clock: Clock | None = None, seed: int = 0, tier: str = DEFAULT_TIER,
+                 gc_rates: Rates | None = None):
         self.clock = clock or ManualClock()
         self.seed = seed
+        # The rates GC runs work at after every reset (the control API may change them until then).
+        self.gc_rates = gc_rates or Rates()
         # Re-entrant: a control call such as reset loads fixtures while holding it.
         self.lock = threading.RLock()
         # Callables run with ``now`` at the start of each transaction (see transaction()).
-        self._settlers: list = []
+        self._settlers: list = [self._settle_gc]
         self._fresh(tier)
 
     def _fresh(self, tier: str) -> None:
@@ -30,9 +37,21 @@ class Simulation:
         # A separate stream, so how many requests a script makes never shifts object ids.
         self.request_ids = IdGenerator(f"{self.seed}:requests")
         self.account = Account(tier_slug=tier, subscription_created_at=now, subscription_updated_at=now)
+        self.credentials = CredentialStore()
+        # Runs and write tokens belong to the world a reset throws away.
+        self.gc = GarbageCollector(self, self.gc_rates)
+        # So do uploads in progress and registry tokens: a new key each world.
+        if hasattr(self, "uploads"):
+            self.uploads.clear()
+        self.uploads = Uploads()
+        self._generation = getattr(self, "_generation", -1) + 1
+        self.registry_tokens = RegistryTokenService.for_world(self.seed, self._generation)
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def _settle_gc(self, now: datetime) -> None:
+        self.gc.settle(now)
 
     @contextmanager
     def transaction(self):
@@ -53,9 +72,17 @@ class Simulation:
         with self.lock:
             self._fresh(tier)
 
+    def delete_registry(self, name: str) -> None:
+        """Delete a registry with its GC runs and write tokens; refused while a run is active."""
+        with self.transaction():
+            self.account.registry(name)
+            self.gc.check_idle(name)
+            self.account.delete_registry(name)
+            self.gc.forget_registry(name)
+
     def snapshot(self) -> dict:
         """The whole state as plain JSON-ready data, in a stable order."""
-        with self.lock:
+        with self.transaction() as now:
             account = self.account
             return {
                 "clock": {"kind": self.clock.kind, "now": format_instant(self.clock.now())},
@@ -65,7 +92,9 @@ class Simulation:
                     "subscription_created_at": format_instant(account.subscription_created_at),
                     "subscription_updated_at": format_instant(account.subscription_updated_at),
                 },
-                "registries": [_registry_snapshot(r) for r in account.registries.values()],
+                "registries": [
+                    {**_registry_snapshot(r), **self.gc.snapshot(r.name, now)} for r in account.registries.values()
+                ],
             }
 
 

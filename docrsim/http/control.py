@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from docrsim.core.clock import format_instant, parse_instant
-from docrsim.core.errors import Invalid
+from docrsim.core.errors import DomainError, Invalid
+from docrsim.core.gc import Rates
 from docrsim.http.body import json_object
-from docrsim.scenarios import apply
+from docrsim.scenarios import ScenarioError, apply
 
 control = Blueprint("control", __name__, url_prefix="/_docrsim")
 
@@ -28,10 +29,15 @@ def get_clock():
 
 @control.post("/clock")
 def set_clock():
-    body = json_object(request, allowed={"advance_seconds", "set"})
+    body = json_object(request, allowed={"advance_seconds", "set", "until_idle"})
     if len(body) != 1:
-        raise Invalid("give exactly one of 'advance_seconds' or 'set'")
+        raise Invalid("give exactly one of 'advance_seconds', 'set' or 'until_idle'")
     sim = _sim()
+    if "until_idle" in body:
+        if body["until_idle"] is not True:
+            raise Invalid("until_idle must be true")
+        _advance_until_idle(sim)
+        return jsonify(_clock_body())
     with sim.lock:
         if "advance_seconds" in body:
             seconds = body["advance_seconds"]
@@ -43,6 +49,19 @@ def set_clock():
                 raise Invalid("set must be an ISO 8601 instant")
             sim.clock.set(parse_instant(body["set"]))
     return jsonify(_clock_body())
+
+
+def _advance_until_idle(sim) -> None:
+    """Move the clock to the instant every garbage collection run has ended (a no-op when
+    none is active). It goes from checkpoint to checkpoint, each in its own transaction, so
+    no single step holds the lock for long on a large registry."""
+    while True:
+        with sim.transaction() as now:
+            stop = sim.gc.next_checkpoint()
+            if stop is None:
+                return
+            assert stop > now, "a checkpoint must lie ahead of a settled clock"
+            sim.clock.set(stop)
 
 
 @control.post("/reset")
@@ -61,15 +80,24 @@ def reset():
     return "", 204
 
 
-def restore(sim, documents) -> None:
-    """Replace the world with the given scenarios, applied in order."""
+def restore(sim, documents, sources=None) -> None:
+    """Replace the world with the given scenarios, applied in order. ``sources`` names each
+    document (a file path) in the error of the one that fails."""
     with sim.lock:
         if not documents:
             sim.reset()
             return
-        apply(sim, documents[0], replace=True)
-        for document in documents[1:]:
-            apply(sim, document)
+        for index, document in enumerate(documents):
+            try:
+                apply(sim, document, replace=index == 0)
+            except ScenarioError as exc:
+                if sources is None:
+                    raise
+                raise ScenarioError(exc.problems, sources[index]) from None
+            except DomainError as exc:
+                if sources is None:
+                    raise
+                raise type(exc)(f"{sources[index]}: {exc.message}") from None
 
 
 @control.post("/fixtures")
@@ -84,4 +112,38 @@ def state():
     return jsonify(_sim().snapshot())
 
 
+# -- garbage collection ---------------------------------------------------------------------------
+@control.get("/registries/<registry_name>/garbage")
+def garbage(registry_name):
+    """What each GC type would delete from the registry now."""
+    sim = _sim()
+    with sim.transaction():
+        return jsonify(sim.gc.preview(registry_name))
 
+
+@control.post("/faults/gc")
+def fail_gc():
+    """Make the registry's next garbage collection fail in the given phase."""
+    body = json_object(request, allowed={"registry", "fail_in"})
+    registry, phase = body.get("registry"), body.get("fail_in")
+    if not isinstance(registry, str) or not isinstance(phase, str):
+        raise Invalid("'registry' and 'fail_in' are both required strings")
+    sim = _sim()
+    with sim.transaction():
+        sim.gc.fail_next(registry, phase)
+    return "", 204
+
+
+@control.get("/gc-rates")
+def get_gc_rates():
+    return jsonify(_sim().gc.rates.as_dict())
+
+
+@control.put("/gc-rates")
+def set_gc_rates():
+    """Change how fast runs started from now on scan and delete (until the next reset)."""
+    sim = _sim()
+    body = json_object(request, allowed=set(sim.gc.rates.as_dict()))
+    with sim.transaction():
+        sim.gc.rates = Rates(**{**sim.gc.rates.as_dict(), **body})
+        return jsonify(sim.gc.rates.as_dict())

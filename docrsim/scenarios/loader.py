@@ -20,10 +20,11 @@ import yaml
 from docrsim.core import content as media
 from docrsim.core import digests
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Registry, name_problem
-from docrsim.core.clock import parse_instant
+from docrsim.core.clock import format_instant, parse_instant
 from docrsim.core.errors import Conflict, DomainError, Invalid
 from docrsim.core.state import DEFAULT_TIER, Simulation
 from docrsim.core.store import RegistryContent
+from docrsim.core.tokens import WRITE_TOKEN_TTL
 
 
 class ScenarioError(Invalid):
@@ -48,6 +49,16 @@ def _path(parts) -> str:
     return out
 
 
+class _ScenarioYamlLoader(yaml.SafeLoader):
+    """SafeLoader that leaves unquoted timestamps as the strings they were written as."""
+
+
+_ScenarioYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @lru_cache(maxsize=1)
 def schema() -> dict:
     text = resources.files("docrsim.scenarios").joinpath("scenario.schema.json").read_text()
@@ -62,7 +73,7 @@ def read_file(path: str | Path) -> dict:
     except OSError as exc:
         raise ScenarioError([f"cannot read the file: {exc.strerror or exc}"], str(path)) from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_ScenarioYamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -108,13 +119,17 @@ def apply(sim: Simulation, document, *, replace: bool = False) -> list[str]:
         start = document.get("clock", {}).get("start")
         # The scenario's start applies to a manual clock on a reset; the clock moves only once
         # the document has proved loadable.
-        restart_at = parse_instant(start) if replace and start and sim.clock.kind == "manual" else None
+        try:
+            restart_at = parse_instant(start) if replace and start and sim.clock.kind == "manual" else None
+        except Invalid as exc:
+            raise ScenarioError([f"clock.start: {exc.message}"]) from None
         now = restart_at or sim.now()
         tier_slug = document.get("account", {}).get("tier")
         existing = {} if replace else sim.account.registries
         tier = TIERS[tier_slug or (DEFAULT_TIER if replace else sim.account.tier_slug)]
 
         built: list[Registry] = []
+        write_tokens: list[tuple[str, datetime, datetime]] = []
         problems: list[str] = []
         names_seen: set[str] = set()
         for i, spec in enumerate(document.get("registries", [])):
@@ -128,6 +143,10 @@ def apply(sim: Simulation, document, *, replace: bool = False) -> list[str]:
                 raise Conflict(f"{where}.name: registry {name!r} already exists")
             try:
                 built.append(_build_registry(spec, where, now, tier))
+            except _Problem as exc:
+                problems.append(str(exc))
+            try:
+                write_tokens.extend(_write_tokens(spec, where, now))
             except _Problem as exc:
                 problems.append(str(exc))
         total = len(existing) + len(built)
@@ -156,7 +175,34 @@ def apply(sim: Simulation, document, *, replace: bool = False) -> list[str]:
             sim.account.change_tier(tier_slug, now)
         for registry in built:
             sim.account.registries[registry.name] = registry
+        for name, issued_at, expires_at in write_tokens:
+            sim.gc.ledger.record(name, issued_at, expires_at)
         return [r.name for r in built]
+
+
+def _instant(value: str, where: str) -> datetime:
+    """An instant the schema let through by its shape, which may still be no real date."""
+    try:
+        return parse_instant(value)
+    except Invalid as exc:
+        raise _Problem(where, exc.message) from None
+
+
+def _write_tokens(spec: dict, where: str, now: datetime) -> list[tuple[str, datetime, datetime]]:
+    """Write tokens someone still holds for the registry: a garbage collection waits them out."""
+    tokens = []
+    for t, token in enumerate(spec.get("write_tokens", [])):
+        at = f"{where}.write_tokens[{t}]"
+        issued_at = _instant(token["issued_at"], f"{at}.issued_at")
+        if issued_at > now:
+            raise _Problem(f"{at}.issued_at", f"a token cannot be issued after the scenario's present ({format_instant(now)})")
+        expires_at = _instant(token["expires_at"], f"{at}.expires_at") if "expires_at" in token else None
+        if expires_at is None:
+            expires_at = issued_at + WRITE_TOKEN_TTL
+        elif not issued_at < expires_at <= issued_at + WRITE_TOKEN_TTL:
+            raise _Problem(f"{at}.expires_at", "must lie after issued_at, by at most 15 minutes (a write token's lifetime)")
+        tokens.append((spec["name"], issued_at, expires_at))
+    return tokens
 
 
 def _build_registry(spec: dict, where: str, now: datetime, tier) -> Registry:
@@ -167,7 +213,7 @@ def _build_registry(spec: dict, where: str, now: datetime, tier) -> Registry:
     region = spec.get("region", "nyc3")
     if region not in MULTI_REGISTRY_REGIONS:
         raise _Problem(f"{where}.region", f"unknown region {region!r}: expected one of {', '.join(MULTI_REGISTRY_REGIONS)}")
-    created_at = parse_instant(spec["created_at"]) if "created_at" in spec else now
+    created_at = _instant(spec["created_at"], f"{where}.created_at") if "created_at" in spec else now
     registry = Registry(name=name, region=region, created_at=created_at, storage_usage_updated_at=now)
     builder = _ContentBuilder(registry.content, name, now)
     for r, repo_spec in enumerate(spec.get("repositories", [])):
@@ -261,7 +307,7 @@ class _ContentBuilder:
 
     def manifest(self, repo: str, spec: dict, where: str, ids: dict, tag_owner: dict) -> dict:
         fmt = _FORMATS[spec.get("format", "oci")]
-        pushed_at = parse_instant(spec["pushed_at"]) if "pushed_at" in spec else self.now
+        pushed_at = _instant(spec["pushed_at"], f"{where}.pushed_at") if "pushed_at" in spec else self.now
         label = f"{repo}/{where.rsplit('.', 1)[-1]}"
         if "platforms" in spec:
             children = []
