@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import settings
 
 from docrsim.core.clock import ManualClock, parse_instant
 from docrsim.core.state import Simulation
 from docrsim.http.control import restore
 from docrsim.scenarios import read_file
 from docrsim.server import Server
+from tests import spec_conformance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 START = parse_instant("2026-01-01T00:00:00Z")
@@ -43,12 +46,14 @@ class Live:
         self.sim.clock.advance(seconds)
 
 
-def start_live(documents=(), seed: int = 0) -> Live:
+def start_live(documents=(), seed: int = 0, tokens=None) -> Live:
     sim = Simulation(clock=ManualClock(START), seed=seed)
     restore(sim, list(documents))
-    server = Server(sim, api_port=0, registry_port=0, baseline=list(documents)).start()
+    server = Server(sim, api_port=0, registry_port=0, baseline=list(documents), tokens=tokens).start()
     session = requests.Session()
     session.headers["Authorization"] = "Bearer dop_v1_docrsim-test"
+    # Every response the tests see must be one our OpenAPI document describes.
+    session.hooks["response"].append(spec_conformance.hook)
     return Live(sim=sim, server=server, http=session)
 
 
@@ -75,3 +80,11 @@ def scenario():
     for instance in started:
         instance.http.close()
         instance.server.stop()
+
+
+# -- Hypothesis profiles ------------------------------------------------------------------------
+# `HYPOTHESIS_PROFILE=ci` makes property tests reproducible (a fixed seed) and free of
+# wall-clock deadlines, which a busy CI machine would trip; locally the default profile keeps
+# exploring new examples on every run.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
+from docrsim.core.credentials import TokenPolicy
 from docrsim.core.errors import DomainError
+from docrsim.http import doapi
 from docrsim.http.control import control
 from docrsim.http.endpoints import Endpoints
 from docrsim.http.errors import do_error_response, render_do_error
 from docrsim.http.openapi import openapi
 from docrsim.http.ratelimit import RateLimitCounter
+from docrsim.http.token_service import token_service
 from docrsim.http.rawpath import RawPathMiddleware
 
 _HTTP_ERROR_IDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
@@ -21,10 +24,11 @@ _HTTP_ERROR_MESSAGES = {
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
-def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=()) -> Flask:
+def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), tokens: TokenPolicy | None = None) -> Flask:
     app = Flask("docrsim.api")
     app.config.update(
         DOCRSIM_SIM=sim,
+        DOCRSIM_TOKENS=tokens or TokenPolicy(),
         DOCRSIM_ENDPOINTS=endpoints or Endpoints(),
         DOCRSIM_BASELINE=list(baseline),
         DOCRSIM_RATELIMIT=RateLimitCounter(),
@@ -36,6 +40,8 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=()) -> F
 
     app.register_blueprint(control)
     app.register_blueprint(openapi)
+    app.register_blueprint(token_service)
+    doapi.register(app)
 
     @app.before_request
     def assign_request_id():

@@ -1,0 +1,55 @@
+"""Declaring DO API operations: auth, scopes and the state transaction, in one place."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask, current_app, request
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    rule: str
+    scopes: tuple[str, ...]
+    view: Callable
+
+
+OPERATIONS: list[Operation] = []
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def operation(operation_id: str, method: str, rule: str, *scopes: str):
+    """Declare a handler ``fn(sim, now, **path_params)`` for one DO API operation.
+
+    The caller's token must carry every scope; the handler runs inside a state transaction,
+    so garbage-collection progress is settled before it reads anything.
+    """
+
+    def declare(fn):
+        @functools.wraps(fn)
+        def view(**path_params):
+            current_app.config["DOCRSIM_TOKENS"].require(bearer_token(), *scopes)
+            sim = current_app.config["DOCRSIM_SIM"]
+            with sim.transaction() as now:
+                return fn(sim, now, **path_params)
+
+        OPERATIONS.append(Operation(operation_id, method, rule, scopes, view))
+        return fn
+
+    return declare
+
+
+def register(app: Flask) -> None:
+    for op in OPERATIONS:
+        app.add_url_rule(op.rule, endpoint=op.operation_id, view_func=op.view, methods=[op.method])
