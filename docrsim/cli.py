@@ -10,7 +10,9 @@ import threading
 import click
 
 from docrsim.core.clock import make_clock, parse_instant
+from docrsim.core.credentials import TokenPolicy
 from docrsim.core.errors import DomainError
+from docrsim.core.gc import Rates
 from docrsim.core.state import Simulation
 from docrsim.http.control import restore
 from docrsim.scenarios import ScenarioError, apply, read_file
@@ -39,8 +41,16 @@ def _fail(message: str) -> None:
               show_default=True, help="system: real time (freezegun-friendly); manual: moves only when told.")
 @click.option("--start-time", help="ISO 8601 instant the manual clock starts at.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for every generated id.")
+@click.option("--tokens", "tokens_file", type=click.Path(dir_okay=False),
+              help="YAML mapping of API token to scopes; without it any token has every scope.")
+@click.option("--gc-scan-rate", type=click.FloatRange(min=0, min_open=True), default=Rates.scan_manifests_per_second,
+              show_default=True, help="Manifests a garbage collection scans per simulated second.")
+@click.option("--gc-delete-rate", type=click.FloatRange(min=0, min_open=True), default=Rates.delete_objects_per_second,
+              show_default=True, help="Objects a garbage collection deletes per simulated second "
+                                      "(each also takes its size at 100 MiB per second).")
 @click.option("--verbose", is_flag=True, help="Log every request.")
-def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, verbose):
+def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
+          gc_delete_rate, verbose):
     """Run the API host and the registry host until interrupted."""
     from docrsim.server import Server
 
@@ -51,13 +61,15 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         if start is not None and documents:
             # An explicit --start-time wins over the first scenario's own start.
             documents[0] = {**documents[0], "clock": {"start": start_time}}
-        sim = Simulation(clock=clock, seed=seed)
-        restore(sim, documents)
+        tokens = TokenPolicy.from_file(tokens_file) if tokens_file else None
+        rates = Rates(scan_manifests_per_second=gc_scan_rate, delete_objects_per_second=gc_delete_rate)
+        sim = Simulation(clock=clock, seed=seed, gc_rates=rates)
+        restore(sim, documents, sources=list(fixtures))
     except DomainError as exc:
         _fail(exc.message)
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
-                        baseline=documents, verbose=verbose)
+                        baseline=documents, tokens=tokens, verbose=verbose)
     except OSError as exc:
         _fail(f"cannot listen on {host}: {exc.strerror or exc}")
 

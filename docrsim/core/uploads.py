@@ -1,0 +1,114 @@
+"""Blob upload sessions: bytes stream to a temporary file and are hashed as they arrive.
+
+Streaming needs no lock; only the final commit into the store does. The file keeps memory
+flat however large the blob, so a blob is held in memory once: when it enters the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from docrsim.core import digests
+from docrsim.core.errors import DomainError, NotFound
+
+CHUNK = 1024 * 1024
+
+
+class UploadUnknown(NotFound):
+    pass
+
+
+class RangeMismatch(DomainError):
+    """A chunk that does not start where the upload ends."""
+
+    def __init__(self, message: str, size: int):
+        super().__init__(message)
+        self.size = size
+
+
+@dataclass(eq=False)
+class UploadSession:
+    uuid: str
+    registry: str
+    repository: str
+    started_at: datetime
+    size: int = 0
+    _file: tempfile.SpooledTemporaryFile = field(default_factory=lambda: tempfile.TemporaryFile())
+    _sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def append(self, stream, start: int | None = None, length: int | None = None) -> int:
+        """Write ``stream`` at the end of the upload; ``start`` (from Content-Range) must be
+        where the upload currently ends. Returns the new size."""
+        with self._lock:
+            if start is not None and start != self.size:
+                raise RangeMismatch(f"chunk starts at {start}, but the upload holds {self.size} bytes", self.size)
+            remaining = length
+            while remaining is None or remaining > 0:
+                chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    break
+                self._file.write(chunk)
+                self._sha256.update(chunk)
+                self.size += len(chunk)
+                if remaining is not None:
+                    remaining -= len(chunk)
+            return self.size
+
+    def content(self, declared: str) -> bytes:
+        """The uploaded bytes, if they hash to ``declared``; DigestMismatch otherwise."""
+        algorithm, _ = digests.parse(declared)
+        with self._lock:
+            if algorithm == "sha256":
+                actual = "sha256:" + self._sha256.hexdigest()
+            else:
+                hasher = digests.hasher(algorithm)
+                self._file.seek(0)
+                for chunk in iter(lambda: self._file.read(CHUNK), b""):
+                    hasher.update(chunk)
+                actual = f"{algorithm}:{hasher.hexdigest()}"
+            if actual != declared:
+                raise digests.DigestMismatch(f"uploaded content hashes to {actual}, not the declared {declared}")
+            self._file.seek(0)
+            return self._file.read()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Uploads:
+    def __init__(self):
+        self._sessions: dict[str, UploadSession] = {}
+        self._lock = threading.Lock()
+
+    def start(self, uuid: str, registry: str, repository: str, now: datetime) -> UploadSession:
+        session = UploadSession(uuid=uuid, registry=registry, repository=repository, started_at=now)
+        with self._lock:
+            self._sessions[uuid] = session
+        return session
+
+    def get(self, uuid: str, registry: str, repository: str) -> UploadSession:
+        with self._lock:
+            session = self._sessions.get(uuid)
+        if session is None or (session.registry, session.repository) != (registry, repository):
+            raise UploadUnknown(f"no upload {uuid} in {registry}/{repository}")
+        return session
+
+    def discard(self, uuid: str) -> None:
+        with self._lock:
+            session = self._sessions.pop(uuid, None)
+        if session is not None:
+            session.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.close()
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -1,0 +1,50 @@
+"""Each registry request needs a JWT from the token service granting its action."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from docrsim.core.errors import Unauthorized
+from docrsim.core.registry_auth import Claims
+from docrsim.http.registry.errors import OciError
+
+
+def _challenge(scope: str | None, error: str | None = None) -> dict:
+    ends = current_app.config["DOCRSIM_ENDPOINTS"]
+    parts = [f'realm="{ends.api_url}/v2/registry/auth"', f'service="{ends.registry_host}"']
+    if scope:
+        parts.append(f'scope="{scope}"')
+    if error:
+        parts.append(f'error="{error}"')
+    return {"WWW-Authenticate": "Bearer " + ",".join(parts)}
+
+
+def _claims(sim, now, scope: str | None) -> Claims:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise OciError("UNAUTHORIZED", "authentication required", headers=_challenge(scope))
+    service = current_app.config["DOCRSIM_ENDPOINTS"].registry_host
+    try:
+        return sim.registry_tokens.verify(token.strip(), service, now)
+    except Unauthorized as exc:
+        raise OciError("UNAUTHORIZED", exc.message, headers=_challenge(scope, "invalid_token")) from None
+
+
+def require_any_token(sim, now) -> Claims:
+    return _claims(sim, now, None)
+
+
+def require(sim, now, kind: str, name: str, action: str, *, challenge_actions: str | None = None) -> Claims:
+    """The request's token must grant ``action`` on ``name``; otherwise the challenge asks
+    for ``challenge_actions`` (push flows ask for pull and push together, as docker does)."""
+    scope = f"{kind}:{name}:{challenge_actions or action}"
+    claims = _claims(sim, now, scope)
+    if claims.allows(kind, name, action):
+        return claims
+    registry = name.split("/", 1)[0]
+    if kind == "repository" and not claims.reaches(registry):
+        # No new token could help: the credential serves another registry.
+        raise OciError("DENIED", f"token does not grant access to registry {registry!r}")
+    raise OciError("UNAUTHORIZED", f"token does not grant {action} on {name}",
+                   headers=_challenge(scope, "insufficient_scope"))

@@ -1,0 +1,136 @@
+"""skopeo, a real registry client, pushing to and pulling from docrsim's registry host."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tracemalloc
+
+import pytest
+
+from tests.clients.oci_layout import Layout, tagged_digest
+from tests.clients.registry_login import docker_credentials
+from tests.conftest import start_live
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("skopeo") is None and not os.environ.get("DOCRSIM_REQUIRE_TOOLS"),
+    reason="skopeo is not installed (make test installs it)",
+)
+
+
+def skopeo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def registry():
+    live = start_live([{"account": {"tier": "basic"}, "registries": [{"name": "acme"}]}])
+    yield live
+    live.server.stop()
+
+
+def push(layout_dir, tag: str, creds, ref: str, *extra: str) -> subprocess.CompletedProcess:
+    host, user, secret = creds
+    return skopeo("copy", *extra, "--dest-tls-verify=false", "--dest-creds", f"{user}:{secret}",
+                  f"oci:{layout_dir}:{tag}", f"docker://{host}/{ref}")
+
+
+def test_copy_in_inspect_list_and_copy_back(registry, tmp_path):
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({"app": b"application files", "data": os.urandom(4096)}), "v1")
+    creds = docker_credentials(registry, "acme")
+    host, user, secret = creds
+    assert push(tmp_path / "src", "v1", creds, "acme/app:v1").returncode == 0
+
+    raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", f"{user}:{secret}", f"docker://{host}/acme/app:v1")
+    assert raw.returncode == 0, raw.stderr
+    served = raw.stdout.removesuffix("\n").encode()  # skopeo ends its output with a newline
+    assert "sha256:" + hashlib.sha256(served).hexdigest() == tagged_digest(tmp_path / "src", "v1")
+    tags = skopeo("list-tags", "--tls-verify=false", "--creds", f"{user}:{secret}", f"docker://{host}/acme/app")
+    assert '"v1"' in tags.stdout
+
+    back = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"{user}:{secret}",
+                  f"docker://{host}/acme/app:v1", f"oci:{tmp_path / 'back'}:v1")
+    assert back.returncode == 0, back.stderr
+    assert tagged_digest(tmp_path / "back", "v1") == tagged_digest(tmp_path / "src", "v1")
+
+    # The push landed in the model the DO API lists.
+    manifests = registry.http.get(registry.url("/v2/registries/acme/repositories/app/digests")).json()["manifests"]
+    assert [m["digest"] for m in manifests] == [tagged_digest(tmp_path / "src", "v1")] and manifests[0]["tags"] == ["v1"]
+
+
+def test_multi_arch_index_and_retag(registry, tmp_path):
+    layout = Layout(tmp_path / "src")
+    amd = layout.image({"bin": b"amd64 build"}, platform=("linux", "amd64"))
+    arm = layout.image({"bin": b"arm64 build"}, platform=("linux", "arm64"))
+    layout.tag(layout.index([(amd, ("linux", "amd64")), (arm, ("linux", "arm64"))]), "1.0")
+    creds = docker_credentials(registry, "acme")
+    host, user, secret = creds
+    pushed = push(tmp_path / "src", "1.0", creds, "acme/tool:1.0", "--all")
+    assert pushed.returncode == 0, pushed.stderr
+
+    retag = skopeo("copy", "--all", "--src-tls-verify=false", "--dest-tls-verify=false",
+                   "--src-creds", f"{user}:{secret}", "--dest-creds", f"{user}:{secret}",
+                   f"docker://{host}/acme/tool:1.0", f"docker://{host}/acme/tool:latest")
+    assert retag.returncode == 0, retag.stderr
+    manifests = registry.http.get(registry.url("/v2/registries/acme/repositories/tool/digests")).json()["manifests"]
+    by_digest = {m["digest"]: m for m in manifests}
+    index = by_digest[tagged_digest(tmp_path / "src", "1.0")]
+    assert sorted(index["tags"]) == ["1.0", "latest"]
+    assert by_digest[amd["digest"]]["tags"] == [] and by_digest[arm["digest"]]["tags"] == []
+    assert len(manifests) == 3
+
+
+def test_push_is_refused_during_gc_and_accepted_after(registry, tmp_path):
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({"a": b"first image"}), "v1")
+    layout.tag(layout.image({"a": b"second image"}), "v2")
+    creds = docker_credentials(registry, "acme")
+    assert push(tmp_path / "src", "v1", creds, "acme/app:v1").returncode == 0
+
+    started = registry.http.post(registry.url("/v2/registries/acme/garbage-collection"))
+    assert started.status_code == 201
+    registry.advance(60)
+    run = registry.http.get(registry.url("/v2/registries/acme/garbage-collection")).json()["garbage_collection"]
+    # The push above took a write token, so the run waits for it to expire.
+    assert run["status"] == "waiting for write JWTs to expire"
+
+    refused = push(tmp_path / "src", "v2", creds, "acme/app:v2")
+    assert refused.returncode != 0
+    assert "unauthorized" in refused.stderr.lower() or "denied" in refused.stderr.lower()
+
+    registry.http.post(registry.url("/_docrsim/clock"), json={"until_idle": True})
+    done = registry.http.get(registry.url("/v2/registries/acme/garbage-collections")).json()["garbage_collections"][0]
+    assert done["status"] == "succeeded"
+    accepted = push(tmp_path / "src", "v2", creds, "acme/app:v2")
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_read_only_credentials_cannot_push(registry, tmp_path):
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({"a": b"content"}), "v1")
+    refused = push(tmp_path / "src", "v1", docker_credentials(registry, "acme", read_write=False), "acme/app:v1")
+    assert refused.returncode != 0
+    assert registry.http.get(registry.url("/v2/registries/acme/repositoriesV2")).json()["meta"]["total"] == 0
+
+
+def test_a_large_layer_is_streamed_and_held_once(registry, tmp_path):
+    size = 48 * 1024 * 1024
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({"big": os.urandom(size)}), "v1")
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        pushed = push(tmp_path / "src", "v1", docker_credentials(registry, "acme"), "acme/big:v1")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert pushed.returncode == 0, pushed.stderr
+    # The upload streams to a file and is read into the store once; a second full copy
+    # anywhere on the way would push the peak past twice the layer's size.
+    assert size < peak < 1.5 * size
+    stored = registry.sim.account.registry("acme").content.blobs
+    layer = max(stored.digests(), key=stored.size)
+    assert stored.size(layer) > size and hashlib.sha256(stored.data(layer)).hexdigest() == layer.split(":")[1]
