@@ -35,10 +35,11 @@ def check_repository_allowed(sim, registry_name: str, repository: str) -> None:
 
 
 def store_blob(sim, registry_name: str, data: bytes, digest: str, now: datetime) -> str:
+    """Store an uploaded blob; its upload session has verified ``digest`` against the bytes."""
     registry = sim.account.registry(registry_name)
     if digest not in registry.content.blobs:
         sim.account.check_storage_for(len(data))
-    registry.content.blobs.put(data, digest)
+    registry.content.blobs.put_verified(data, digest)
     registry.refresh_usage(now)
     return digest
 

@@ -58,6 +58,11 @@ class BlobStore:
     def put(self, data: bytes, declared: str | None = None) -> str:
         """Store bytes under their digest; a declared digest must match the content."""
         digest = digests.verify(data, declared) if declared else digests.compute(data)
+        return self.put_verified(data, digest)
+
+    def put_verified(self, data: bytes, digest: str) -> str:
+        """Store bytes whose digest the caller has already checked (an upload session hashes
+        as bytes stream in, so hashing again here, under the state lock, would be wasted)."""
         if digest not in self._sizes:
             self._sizes[digest] = len(data)
             self.total_bytes += len(data)
