@@ -183,7 +183,8 @@ class RegistryContent:
     def put_parsed_manifest(
         self, repository: str, raw: bytes, digest: str, parsed: ParsedManifest, now: datetime, *, tag: str | None = None
     ) -> str:
-        """put_manifest for a caller that built ``raw`` itself from ``parsed`` (bulk fixtures)."""
+        """put_manifest for a caller that built ``raw`` itself from ``parsed`` (bulk fixtures);
+        ``digest`` must be the digest of ``raw``."""
         for ref in parsed.blob_references:
             if ref.digest not in self.blobs and not ref.non_distributable:
                 raise MissingReference(f"blob {ref.digest} is not in the registry", ref.digest)
@@ -193,7 +194,7 @@ class RegistryContent:
                 raise MissingReference(f"manifest {child.digest} is not in repository {repository!r}", child.digest)
         if tag is not None:
             validate_tag(tag)
-        self.blobs.put(raw, digest)
+        self.blobs.put_verified(raw, digest)  # the digest was computed or verified by the caller
         self.manifests.setdefault(digest, Manifest(digest=digest, size=len(raw), parsed=parsed))
         repo = self.ensure_repository(repository, now)
         repo.manifests[digest] = now
