@@ -50,6 +50,22 @@ def operation(operation_id: str, method: str, rule: str, *scopes: str):
     return declare
 
 
+PLURAL = "/v2/registries"  # the current, multi-registry family
+SINGULAR = "/v2/registry"  # the older family, deprecated but still used by doctl
+
+
+def both_families(name: str, method: str, path: str, *scopes: str):
+    """Declare one handler as ``registries_<name>`` at /v2/registries<path> and as
+    ``registry_<name>`` at the older /v2/registry<path>: the twins behave alike."""
+
+    def declare(fn):
+        operation(f"registries_{name}", method, PLURAL + path, *scopes)(fn)
+        operation(f"registry_{name}", method, SINGULAR + path, *scopes)(fn)
+        return fn
+
+    return declare
+
+
 def register(app: Flask) -> None:
     for op in OPERATIONS:
         app.add_url_rule(op.rule, endpoint=op.operation_id, view_func=op.view, methods=[op.method])

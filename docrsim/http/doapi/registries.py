@@ -10,7 +10,7 @@ from docrsim.core.account import MULTI_REGISTRY_REGIONS, REGIONS, TIERS, tier
 from docrsim.core.errors import Conflict
 from docrsim.http.doapi import params, render
 from docrsim.http.doapi.bodies import fields
-from docrsim.http.doapi.operations import bearer_token, operation
+from docrsim.http.doapi.operations import bearer_token, both_families, operation
 
 READ, CREATE, UPDATE, DELETE = "registry:read", "registry:create", "registry:update", "registry:delete"
 
@@ -78,30 +78,16 @@ def registry_delete(sim, now):
 
 
 # -- subscription -------------------------------------------------------------------------------
-@operation("registries_get_subscription", "GET", "/v2/registries/subscription", READ)
-def registries_get_subscription(sim, now):
+@both_families("get_subscription", "GET", "/subscription", READ)
+def get_subscription(sim, now):
     return {"subscription": render.subscription(sim.account)}
 
 
-@operation("registry_get_subscription", "GET", "/v2/registry/subscription", READ)
-def registry_get_subscription(sim, now):
-    return {"subscription": render.subscription(sim.account)}
-
-
-def _update_subscription(sim, now):
+@both_families("update_subscription", "POST", "/subscription", UPDATE)
+def update_subscription(sim, now):
     body = fields({"tier_slug": (str, True)})
     sim.account.change_tier(body["tier_slug"], now)
     return {"subscription": render.subscription(sim.account)}
-
-
-@operation("registries_update_subscription", "POST", "/v2/registries/subscription", UPDATE)
-def registries_update_subscription(sim, now):
-    return _update_subscription(sim, now)
-
-
-@operation("registry_update_subscription", "POST", "/v2/registry/subscription", UPDATE)
-def registry_update_subscription(sim, now):
-    return _update_subscription(sim, now)
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -127,20 +113,11 @@ def registry_get_options(sim, now):
 
 
 # -- name validation ----------------------------------------------------------------------------
-def _validate_name(sim):
+@both_families("validate_name", "POST", "/validate-name", CREATE)
+def validate_name(sim, now):
     body = fields({"name": (str, True)})
     sim.account.check_name_free(body["name"])
     return "", 204
-
-
-@operation("registries_validate_name", "POST", "/v2/registries/validate-name", CREATE)
-def registries_validate_name(sim, now):
-    return _validate_name(sim)
-
-
-@operation("registry_validate_name", "POST", "/v2/registry/validate-name", CREATE)
-def registry_validate_name(sim, now):
-    return _validate_name(sim)
 
 
 # -- docker credentials -------------------------------------------------------------------------
