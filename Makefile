@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
+# Property tests run a fixed, derandomised set of examples unless told otherwise.
+HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: run test install system-tools clean
 
@@ -25,7 +27,7 @@ system-tools:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo >/dev/null; }
 
 test: install system-tools
-	DOCRSIM_REQUIRE_TOOLS=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DOCRSIM_REQUIRE_TOOLS=1 HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

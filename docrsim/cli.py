@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc as python_gc
 import json
 import signal
 import sys
@@ -67,6 +68,11 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         restore(sim, documents, sources=list(fixtures))
     except DomainError as exc:
         _fail(exc.message)
+    # A large scenario is hundreds of thousands of long-lived objects; left to Python's cyclic
+    # collector they cause pauses of 100 ms or more in whichever request happens to trigger a
+    # full collection. This process is ours alone, so take them out of its reach.
+    python_gc.collect()
+    python_gc.freeze()
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
                         baseline=documents, tokens=tokens, verbose=verbose)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, current_app, jsonify, request
 
 from docrsim.core.clock import format_instant, parse_instant
@@ -36,29 +38,47 @@ def set_clock():
     if "until_idle" in body:
         if body["until_idle"] is not True:
             raise Invalid("until_idle must be true")
-        _advance_until_idle(sim)
+        _step_through_gc(sim, until=None)
         return jsonify(_clock_body())
+    if "advance_seconds" in body:
+        seconds = body["advance_seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise Invalid("advance_seconds must be a number")
+        target = _later(sim.clock, seconds)
+        if target is None:
+            sim.clock.advance(seconds)  # refused: the clock says why
+            return jsonify(_clock_body())
+    else:
+        if not isinstance(body["set"], str):
+            raise Invalid("set must be an ISO 8601 instant")
+        target = parse_instant(body["set"])
+    _step_through_gc(sim, until=target)
     with sim.lock:
-        if "advance_seconds" in body:
-            seconds = body["advance_seconds"]
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-                raise Invalid("advance_seconds must be a number")
-            sim.clock.advance(seconds)
-        else:
-            if not isinstance(body["set"], str):
-                raise Invalid("set must be an ISO 8601 instant")
-            sim.clock.set(parse_instant(body["set"]))
+        sim.clock.set(target)
     return jsonify(_clock_body())
 
 
-def _advance_until_idle(sim) -> None:
-    """Move the clock to the instant every garbage collection run has ended (a no-op when
-    none is active). It goes from checkpoint to checkpoint, each in its own transaction, so
-    no single step holds the lock for long on a large registry."""
+def _later(clock, seconds):
+    """The instant ``seconds`` after a manual clock's now; None when the clock would refuse."""
+    if clock.kind != "manual" or not seconds >= 0:
+        return None
+    try:
+        return clock.now() + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _step_through_gc(sim, until) -> None:
+    """Move a manual clock from one GC checkpoint to the next, each step in its own
+    transaction, up to ``until`` (exclusive) or, with None, to where every run has ended.
+
+    A move far ahead would otherwise make the next request settle a whole run on a large
+    registry while holding the lock. What the runs do is the same whatever the steps.
+    """
     while True:
         with sim.transaction() as now:
             stop = sim.gc.next_checkpoint()
-            if stop is None:
+            if stop is None or (until is not None and stop >= until):
                 return
             assert stop > now, "a checkpoint must lie ahead of a settled clock"
             sim.clock.set(stop)

@@ -41,6 +41,7 @@ LINKS = 5  # manifest links in small-app: four in web, one in tools/migrate
 class World:
     sim: Simulation
     move: Callable[[float], object]  # moves the clock forward by some seconds
+    move_to: Callable[[datetime], object]  # moves the clock to an instant
 
     @property
     def content(self):
@@ -92,19 +93,19 @@ def world(request):
     if request.param == "manual":
         sim = Simulation(clock=ManualClock(START), gc_rates=SLOW)
         _small_app(sim)
-        yield World(sim, sim.clock.advance)
+        yield World(sim, sim.clock.advance, sim.clock.set)
     else:
         with freeze_time(START) as frozen:
             sim = Simulation(clock=SystemClock(), gc_rates=SLOW)
             _small_app(sim)
-            yield World(sim, lambda seconds: frozen.tick(timedelta(seconds=seconds)))
+            yield World(sim, lambda seconds: frozen.tick(timedelta(seconds=seconds)), frozen.move_to)
 
 
 @pytest.fixture
 def manual():
     sim = Simulation(clock=ManualClock(START), gc_rates=SLOW)
     _small_app(sim)
-    return World(sim, sim.clock.advance)
+    return World(sim, sim.clock.advance, sim.clock.set)
 
 
 # -- succeeding ---------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def test_a_scenario_can_declare_outstanding_write_tokens():
         {"issued_at": "2025-12-31T23:50:00Z", "expires_at": "2026-01-01T00:05:00Z"},
         {"issued_at": "2025-12-31T23:59:00Z", "expires_at": "2026-01-01T00:03:00Z"},
     ]
-    world = World(sim, sim.clock.advance)
+    world = World(sim, sim.clock.advance, sim.clock.set)
     world.start()
     assert world.at(299).status == "waiting for write JWTs to expire"
     assert world.at(300).status == "scanning manifests"
@@ -437,27 +438,27 @@ def test_the_snapshot_lists_runs_and_tokens(manual):
 # -- looking ahead ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("setup", ["plain", "token", "fail scanning", "fail deleting", "cancelling"])
-def test_idle_at_is_when_the_last_run_ends(manual, setup):
-    with manual.sim.transaction():
-        assert manual.sim.gc.idle_at() is None
+def test_idle_at_is_when_the_last_run_ends(world, setup):
+    with world.sim.transaction():
+        assert world.sim.gc.idle_at() is None
     if setup == "token":
-        manual.issue_token()
+        world.issue_token()
     if setup.startswith("fail"):
-        manual.sim.gc.fail_next("acme", {"fail scanning": "scanning manifests",
-                                         "fail deleting": "deleting unreferenced blobs"}[setup])
-    run = manual.start(BOTH)
+        world.sim.gc.fail_next("acme", {"fail scanning": "scanning manifests",
+                                        "fail deleting": "deleting unreferenced blobs"}[setup])
+    run = world.start(BOTH)
     if setup == "cancelling":
-        manual.at(1 + LINKS + 1.5)
-        manual.cancel(run.uuid)
-    with manual.sim.transaction():
-        idle = manual.sim.gc.idle_at()
-    manual.sim.clock.set(idle - timedelta(microseconds=1))
-    assert manual.read_only()
-    manual.sim.clock.set(idle)
-    assert not manual.read_only()
-    assert manual.run().updated_at == idle
-    with manual.sim.transaction():
-        assert manual.sim.gc.idle_at() is None
+        world.at(1 + LINKS + 1.5)
+        world.cancel(run.uuid)
+    with world.sim.transaction():
+        idle = world.sim.gc.idle_at()
+    world.move_to(idle - timedelta(microseconds=1))
+    assert world.read_only()
+    world.move_to(idle)
+    assert not world.read_only()
+    assert world.run().updated_at == idle
+    with world.sim.transaction():
+        assert world.sim.gc.idle_at() is None
 
 
 def test_stepping_by_checkpoints_reaches_idle_at(manual):
@@ -494,7 +495,7 @@ def test_idle_at_while_tokens_may_still_push_does_not_fix_the_plan(manual):
 def _final_state(looks: list[float], cancel_at: float | None = None) -> dict:
     sim = Simulation(clock=ManualClock(START), seed=7, gc_rates=SLOW)
     _small_app(sim)
-    world = World(sim, sim.clock.advance)
+    world = World(sim, sim.clock.advance, sim.clock.set)
     world.issue_token()
     world.at(30)
     run = world.start(BOTH)
