@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 
+from docrsim.core import timekeeping
 from docrsim.core.clock import format_instant, parse_instant
 from docrsim.core.errors import DomainError, Invalid
 from docrsim.core.gc import Rates
@@ -38,50 +38,17 @@ def set_clock():
     if "until_idle" in body:
         if body["until_idle"] is not True:
             raise Invalid("until_idle must be true")
-        _step_through_gc(sim, until=None)
-        return jsonify(_clock_body())
-    if "advance_seconds" in body:
+        timekeeping.run_until_idle(sim)
+    elif "advance_seconds" in body:
         seconds = body["advance_seconds"]
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise Invalid("advance_seconds must be a number")
-        target = _later(sim.clock, seconds)
-        if target is None:
-            sim.clock.advance(seconds)  # refused: the clock says why
-            return jsonify(_clock_body())
+        timekeeping.advance(sim, seconds)
     else:
         if not isinstance(body["set"], str):
             raise Invalid("set must be an ISO 8601 instant")
-        target = parse_instant(body["set"])
-    _step_through_gc(sim, until=target)
-    with sim.lock:
-        sim.clock.set(target)
+        timekeeping.move_to(sim, parse_instant(body["set"]))
     return jsonify(_clock_body())
-
-
-def _later(clock, seconds):
-    """The instant ``seconds`` after a manual clock's now; None when the clock would refuse."""
-    if clock.kind != "manual" or not seconds >= 0:
-        return None
-    try:
-        return clock.now() + timedelta(seconds=seconds)
-    except (OverflowError, ValueError):
-        return None
-
-
-def _step_through_gc(sim, until) -> None:
-    """Move a manual clock from one GC checkpoint to the next, each step in its own
-    transaction, up to ``until`` (exclusive) or, with None, to where every run has ended.
-
-    A move far ahead would otherwise make the next request settle a whole run on a large
-    registry while holding the lock. What the runs do is the same whatever the steps.
-    """
-    while True:
-        with sim.transaction() as now:
-            stop = sim.gc.next_checkpoint()
-            if stop is None or (until is not None and stop >= until):
-                return
-            assert stop > now, "a checkpoint must lie ahead of a settled clock"
-            sim.clock.set(stop)
 
 
 @control.post("/reset")
