@@ -43,6 +43,7 @@ class Simulator:
         restore(self.sim, self._documents)
         self._server = Server(self.sim, host=host, api_port=0, registry_port=0, baseline=self._documents)
         self._started = False
+        self._start = self.sim.now()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> "Simulator":
@@ -89,9 +90,13 @@ class Simulator:
 
     # -- the world ----------------------------------------------------------------------------
     def reset(self, fixture=None) -> None:
-        """Back to the scenarios the simulator started with, or to ``fixture`` instead."""
+        """Back to the scenarios the simulator started with, or to ``fixture`` instead; a manual
+        clock goes back to where it started (or to the scenario's own start)."""
         documents = self._documents if fixture is None else library.documents(fixture)
-        restore(self.sim, documents)
+        with self.sim.lock:
+            if self.sim.clock.kind == "manual":
+                self.sim.clock.restart(self._start)
+            restore(self.sim, documents)
         self._server.api_app.config["DOCRSIM_RATELIMIT"].clear()
 
     def load(self, fixture) -> list[str]:

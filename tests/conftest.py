@@ -88,3 +88,6 @@ def scenario():
 # exploring new examples on every run.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# pytester runs small pytest sessions, as a user's suite would, to test the docrsim plugin.
+pytest_plugins = ["pytester"]

@@ -1,0 +1,124 @@
+"""The Simulator: docrsim started in-process, driven from Python."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import requests
+from freezegun import freeze_time
+
+from docrsim import Simulator
+from docrsim.core.errors import Conflict, Invalid
+
+AUTH = {"Authorization": "Bearer dop_v1_docrsim"}
+
+
+def get(sim, path):
+    answer = requests.get(sim.api_url + path, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_serves_a_named_scenario_on_free_ports():
+    with Simulator(fixture="small-app") as sim:
+        assert sim.api_url.startswith("http://127.0.0.1:") and sim.registry_url != sim.api_url
+        assert [r["name"] for r in get(sim, "/v2/registries")["registries"]] == ["acme"]
+        assert sim.now().isoformat() == "2026-01-01T00:00:00+00:00"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(sim.api_url + "/v2/registries", headers=AUTH, timeout=2)
+
+
+def test_unknown_scenario_names_the_known_ones():
+    with pytest.raises(Invalid, match="small-app"):
+        Simulator(fixture="no-such-scenario")
+
+
+def test_same_seed_same_ids_and_outcomes():
+    outcomes = []
+    for _ in range(2):
+        with Simulator(fixture="small-app", seed=7) as sim:
+            run = requests.post(sim.api_url + "/v2/registries/acme/garbage-collection", headers=AUTH).json()
+            sim.run_until_idle()
+            done = get(sim, "/v2/registries/acme/garbage-collections")["garbage_collections"][0]
+            outcomes.append((run["garbage_collection"]["uuid"], done["status"], done["blobs_deleted"], done["updated_at"]))
+    assert outcomes[0] == outcomes[1]
+    with Simulator(fixture="small-app", seed=8) as other:
+        uuid = requests.post(other.api_url + "/v2/registries/acme/garbage-collection", headers=AUTH).json()
+        assert uuid["garbage_collection"]["uuid"] != outcomes[0][0]
+
+
+def test_advance_moves_a_run_through_the_drain():
+    with Simulator(fixture="cleanup-drain") as sim:
+        requests.post(sim.api_url + "/v2/registries/shop/garbage-collection", headers=AUTH)
+        sim.advance(minutes=5)
+        assert get(sim, "/v2/registries/shop/garbage-collection")["garbage_collection"]["status"] == \
+            "waiting for write JWTs to expire"
+        sim.advance(minutes=5)
+        assert get(sim, "/v2/registries/shop/garbage-collection")["garbage_collection"]["status"] != \
+            "waiting for write JWTs to expire"
+        finished_at = sim.run_until_idle()
+        assert get(sim, "/v2/registries/shop/garbage-collections")["garbage_collections"][0]["status"] == "succeeded"
+        assert finished_at.isoformat().startswith("2026-03-02T09:10")
+
+
+def test_reset_returns_to_the_start_and_load_adds(tmp_path):
+    with Simulator(fixture="small-app") as sim:
+        requests.delete(sim.api_url + "/v2/registries/acme/repositories/web/tags/v1", headers=AUTH)
+        sim.advance(hours=2)
+        before = sim.state()
+        sim.reset()
+        assert sim.now().isoformat() == "2026-01-01T00:00:00+00:00"
+        assert "v1" in [t["tag"] for t in get(sim, "/v2/registries/acme/repositories/web/tags")["tags"]]
+        assert sim.state() != before
+        sim.reset("multi-arch")
+        assert [r["name"] for r in get(sim, "/v2/registries")["registries"]] == ["multiarch"]
+        assert sim.load({"registries": [{"name": "extra"}]}) == ["extra"]
+        assert [r["name"] for r in get(sim, "/v2/registries")["registries"]] == ["multiarch", "extra"]
+
+
+def test_push_image_lands_like_a_push():
+    with Simulator(fixture="empty-professional") as sim:
+        requests.post(sim.api_url + "/v2/registries", json={"name": "acme"}, headers=AUTH)
+        digest = sim.push_image("acme", "team/app", "v1", layers=3, layer_size=2048)
+        manifests = get(sim, "/v2/registries/acme/repositories/team%2Fapp/digests")["manifests"]
+        assert [m["digest"] for m in manifests] == [digest] and manifests[0]["tags"] == ["v1"]
+        assert [b["compressed_size_bytes"] for b in manifests[0]["blobs"]][1:] == [2048, 2048, 2048]
+        # The same call stores the same bytes in another world: layers are derived, not random.
+        assert sim.push_image("acme", "team/app", "v1", layers=3, layer_size=2048) == digest
+        requests.post(sim.api_url + "/v2/registries/acme/garbage-collection", headers=AUTH)
+        with pytest.raises(Conflict):
+            sim.push_image("acme", "team/app", "v2")
+
+
+def test_docker_config_credentials_reach_the_registry_host(tmp_path):
+    with Simulator(fixture="small-app") as sim:
+        config = json.loads(sim.docker_config(tmp_path, "acme").read_text())
+        (host, entry), = config["auths"].items()
+        assert host == sim.registry_host
+        user, secret = base64.b64decode(entry["auth"]).decode().split(":", 1)
+        token = requests.get(sim.api_url + "/v2/registry/auth", auth=(user, secret),
+                             params={"service": host, "scope": "repository:acme/web:pull"}).json()["token"]
+        tags = requests.get(f"{sim.registry_url}/v2/acme/web/tags/list", headers={"Authorization": f"Bearer {token}"})
+        assert tags.json()["tags"] == ["latest", "v1", "v2"]
+        assert sim.env()["DIGITALOCEAN_API_URL"] == sim.api_url
+
+
+def test_fail_next_gc():
+    with Simulator(fixture="small-app") as sim:
+        sim.fail_next_gc("acme", "scanning manifests")
+        requests.post(sim.api_url + "/v2/registries/acme/garbage-collection", headers=AUTH)
+        sim.run_until_idle()
+        assert get(sim, "/v2/registries/acme/garbage-collections")["garbage_collections"][0]["status"] == "failed"
+
+
+def test_freezegun_drives_a_system_clock_in_process():
+    with freeze_time("2026-05-01T12:00:00Z") as frozen:
+        with Simulator(fixture="small-app", clock="system") as sim:
+            requests.post(sim.api_url + "/v2/registries/acme/garbage-collection", headers=AUTH)
+            assert get(sim, "/v2/registries/acme/garbage-collection")["garbage_collection"]["status"] == "requested"
+            frozen.tick(3600)
+            assert get(sim, "/v2/registries/acme/garbage-collections")["garbage_collections"][0]["status"] == "succeeded"
+            with pytest.raises(Invalid):
+                sim.advance(60)
