@@ -177,6 +177,9 @@ def apply(sim: Simulation, document, *, replace: bool = False) -> list[str]:
             sim.account.registries[registry.name] = registry
         for name, issued_at, expires_at in write_tokens:
             sim.gc.ledger.record(name, issued_at, expires_at)
+        for spec in document.get("registries", []):
+            if "fail_next_gc" in spec:
+                sim.gc.fail_next(spec["name"], spec["fail_next_gc"])
         return [r.name for r in built]
 
 
