@@ -30,6 +30,14 @@ keeping the counters of what it really deleted. A fault injected with ``fail_nex
 the registry's next run end ``failed`` halfway (by time) through the named phase, keeping
 what it deleted before.
 
+A hold (``hold``, a test's fault rule) stops the registry's runs in a given status until
+``release``: the active run if it is in that status or will still reach it, and every later
+run that reaches it while the hold lasts. A held run stands still (status, counters and
+``updated_at``) whatever the clock does, stays read-only and can still be cancelled; released,
+it goes on as if the held time had not passed for it (see ``docrsim.core.gc_run``). Holding in
+``waiting for delete requests`` stops a run between scanning and deleting, in the status DOCR
+shows there.
+
 Speeds: by default a run scans 100 manifest links and deletes 100 objects plus 100 MiB per
 simulated second (``Rates``); ``serve --gc-scan-rate/--gc-delete-rate`` and the control API
 change them, and a run keeps the rates it started with. With deletes allowed during garbage
@@ -47,11 +55,11 @@ from datetime import datetime
 from docrsim.core.clock import format_instant
 from docrsim.core.errors import Conflict, Invalid, NotFound
 from docrsim.core.gc_plan import GC_TYPES, UNREFERENCED_BLOBS, preview
-from docrsim.core.gc_run import ACTIVE_STATUSES, FAULT_PHASES, GcRun, Rates, Run
+from docrsim.core.gc_run import ACTIVE_STATUSES, FAULT_PHASES, HOLD_STATUSES, GcRun, Rates, Run
 from docrsim.core.tokens import WriteToken, WriteTokenLedger
 
 __all__ = [
-    "GC_TYPES", "DEFAULT_GC_TYPE", "ACTIVE_STATUSES", "FAULT_PHASES",
+    "GC_TYPES", "DEFAULT_GC_TYPE", "ACTIVE_STATUSES", "FAULT_PHASES", "HOLD_STATUSES",
     "GcRun", "GarbageCollector", "Rates", "RegistryReadOnly",
 ]
 
@@ -72,6 +80,7 @@ class GarbageCollector:
         self._runs: dict[str, list[Run]] = {}  # per registry, oldest first
         self._active: dict[str, Run] = {}
         self._faults: dict[str, str] = {}  # registry -> phase its next run fails in
+        self._holds: dict[str, str] = {}  # registry -> status its runs stop in until released
 
     # -- reading ------------------------------------------------------------------------------
     def active(self, registry_name: str) -> GcRun:
@@ -110,17 +119,20 @@ class GarbageCollector:
 
     def idle_at(self) -> datetime | None:
         """The instant every active run will have ended, if nothing else happens meanwhile;
-        None when none is active. Before a run's deletion phase this works out its plan."""
+        None when none is active. Before a run's deletion phase this works out its plan. Runs a
+        hold stops (or will stop) are left out: they end only after their release."""
         now = self.sim.now()
-        ends = [run.predicted_end(self._content(run), self._frozen(run, now)) for run in self._active.values()]
+        ends = [run.predicted_end(self._content(run), self._frozen(run, now))
+                for run in self._active.values() if run.hold_in is None]
         return max(ends, default=None)
 
     def next_checkpoint(self) -> datetime | None:
         """The next instant worth stopping at: a phase change, or the time by which a chunk of
         links is scanned or of objects deleted; None when no run is active. Moving the clock
         from checkpoint to checkpoint reaches ``idle_at()`` without any settle doing more
-        than a chunk of work per run."""
-        return min((run.checkpoint() for run in self._active.values()), default=None)
+        than a chunk of work per run. A held run has none: nothing happens to it until its
+        release."""
+        return min((run.checkpoint() for run in self._active.values() if run.held_since is None), default=None)
 
     # -- changing -----------------------------------------------------------------------------
     def start(self, registry_name: str, gc_type: str, now: datetime) -> GcRun:
@@ -137,6 +149,7 @@ class GarbageCollector:
             rates=self.rates,
             drained_at=self.ledger.drain_deadline(registry_name, now),
             fail_in=self._faults.pop(registry_name, None),
+            hold_in=self._holds.get(registry_name),
         )
         self._runs.setdefault(registry_name, []).append(run)
         self._active[registry_name] = run
@@ -159,6 +172,31 @@ class GarbageCollector:
                           + ", ".join(repr(p) for p in FAULT_PHASES))
         self._faults[registry_name] = phase
 
+    def hold(self, registry_name: str, status: str, now: datetime) -> None:
+        """Stop the registry's runs in ``status`` until ``release``: the active one if it is
+        there or will get there, and each later one that gets there."""
+        self.sim.account.registry(registry_name)
+        if status not in HOLD_STATUSES:
+            raise Invalid(f"cannot hold a garbage collection in {status!r}: expected one of "
+                          + ", ".join(repr(s) for s in HOLD_STATUSES))
+        if registry_name in self._holds:
+            raise Conflict(f"garbage collection in registry {registry_name!r} is already held "
+                           f"in {self._holds[registry_name]!r}")
+        self.settle(now)
+        self._holds[registry_name] = status
+        run = self._active.get(registry_name)
+        if run is not None and run.can_reach(status):
+            run.hold(status, now)
+
+    def release(self, registry_name: str, now: datetime) -> None:
+        """End the registry's hold; a run it stopped goes on from ``now``."""
+        self.settle(now)
+        self._holds.pop(registry_name, None)
+        run = self._active.get(registry_name)
+        if run is not None:
+            run.release(now)
+            self.settle(now)  # a run released at its phase's end moves on at once
+
     def issue_write_token(self, registry_name: str, now: datetime) -> WriteToken:
         """Record a push-scoped token for the registry; refused while it is read-only."""
         self.sim.account.registry(registry_name)
@@ -170,6 +208,8 @@ class GarbageCollector:
         self._runs.pop(registry_name, None)
         self._active.pop(registry_name, None)
         self._faults.pop(registry_name, None)
+        # A hold stays: it belongs to the fault rule that set it, which names the registry and
+        # outlives it (a registry created again under that name is held too).
         self.ledger.forget(registry_name)
 
     # -- time ---------------------------------------------------------------------------------

@@ -10,6 +10,12 @@ A run started at t0 moves through its phases at instants derived from its inputs
                                           (k + 1) / objects rate + (bytes of steps 0..k) / bytes rate
     succeeded                          when the last step completes
 
+A hold (``hold``, from a test's fault rule) stops a run once it is in the held status; while
+held, time passing does not move it. ``release`` shifts the rest of its timeline by how long
+it was held, so it goes on exactly as if the held time had not passed for it. One status,
+``waiting for delete requests`` (DOCR shows it, undocumented), exists only under a hold: a run
+held in it stops between scanning and deleting.
+
 ``advance(now)`` applies, in time order, what falls due by ``now``; calling it often or
 rarely gives the same result. Instants are kept to the microsecond and offsets are computed
 from prefix sums, never accumulated, so the same inputs give the same instants.
@@ -29,13 +35,17 @@ REQUESTED = "requested"
 WAITING = "waiting for write JWTs to expire"
 SCANNING = "scanning manifests"
 DELETING = "deleting unreferenced blobs"
+# Entered only when a hold asks for it, between scanning and deleting (see Run.hold).
+WAITING_FOR_DELETES = "waiting for delete requests"
 CANCELLING = "cancelling"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
-ACTIVE_STATUSES = (REQUESTED, WAITING, SCANNING, DELETING, CANCELLING)
+ACTIVE_STATUSES = (REQUESTED, WAITING, SCANNING, WAITING_FOR_DELETES, DELETING, CANCELLING)
 # Phases a fault can be injected into.
 FAULT_PHASES = (REQUESTED, WAITING, SCANNING, DELETING)
+# Statuses a hold can stop a run in, in the order a run reaches them.
+HOLD_STATUSES = (REQUESTED, WAITING, SCANNING, WAITING_FOR_DELETES, DELETING)
 
 REQUESTED_DURATION = timedelta(seconds=1)
 CANCEL_DELAY = timedelta(seconds=1)  # time to reach a safe point outside the deletion phase
@@ -105,7 +115,7 @@ def _midpoint(start: datetime, end: datetime) -> datetime:
 
 class Run:
     def __init__(self, uuid: str, registry_name: str, gc_type: str, created_at: datetime, *,
-                 rates: Rates, drained_at: datetime | None, fail_in: str | None):
+                 rates: Rates, drained_at: datetime | None, fail_in: str | None, hold_in: str | None = None):
         self.uuid = uuid
         self.registry_name = registry_name
         self.type = gc_type
@@ -126,6 +136,12 @@ class Run:
         self.plan: DeletionPlan | None = None
         self.steps_done = 0
         self.planned_bytes_done = 0  # planned sizes of the steps done: the prefix sum so far
+        # The status a hold stops this run in (None: no hold it can still reach), and since when
+        # it stands still there (None: not stopped yet).
+        self.hold_in: str | None = None
+        self.held_since: datetime | None = None
+        if hold_in is not None:
+            self.hold(hold_in, created_at)
 
     @property
     def active(self) -> bool:
@@ -141,6 +157,7 @@ class Run:
             REQUESTED: self.waiting_at,
             WAITING: self.scanning_at,
             SCANNING: self.deleting_at,
+            WAITING_FOR_DELETES: self.deleting_at,  # no time of its own: it lasts while held
             DELETING: self.ends_at,
             CANCELLING: self.stop_at,
         }[self.status]
@@ -155,6 +172,9 @@ class Run:
     def advance(self, now: datetime, content: RegistryContent) -> None:
         """Apply everything due by ``now``; the run may end (see ``active``)."""
         while self.active:
+            if self.held_since is not None:  # stopped by a hold: nothing after it happens yet
+                self._work(min(now, self.held_since), content)
+                return
             end, fail_at = self.phase_end(), self.fail_at
             self._work(min(now, end) if fail_at is None else min(now, end, fail_at), content)
             if fail_at is not None and fail_at <= now and fail_at <= end:
@@ -211,7 +231,9 @@ class Run:
             self.scan = self.scan or Scan(content, self.type)
             self.deleting_at = at + self.rates.scan_time(self.scan.total)
             self._transition(SCANNING, at)
-        elif self.status == SCANNING:
+        elif self.status == SCANNING and self.hold_in == WAITING_FOR_DELETES:
+            self._transition(WAITING_FOR_DELETES, at)  # the hold stops it here at once
+        elif self.status in (SCANNING, WAITING_FOR_DELETES):
             self.plan = self.scan.plan()
             self.scan = None  # the plan keeps what it needs of the marks
             self.ends_at = self._deletion_end(self.plan, at)
@@ -225,6 +247,36 @@ class Run:
         self.status, self.updated_at = status, at
         if self.fail_in == status:
             self.fail_at = _midpoint(at, self.phase_end())
+        if self.hold_in == status:
+            self.held_since = at
+
+    # -- holds ----------------------------------------------------------------------------------
+    def can_reach(self, status: str) -> bool:
+        """Whether the run is in ``status`` or will still enter it (a hold status)."""
+        if self.status not in HOLD_STATUSES:
+            return False
+        return HOLD_STATUSES.index(status) >= HOLD_STATUSES.index(self.status)
+
+    def hold(self, status: str, now: datetime) -> None:
+        """Stop the run in ``status``: at once if it is there now (settled to ``now``), else when
+        it enters it. The caller checks ``can_reach`` first."""
+        self.hold_in = status
+        if self.status == status:
+            self.held_since = now
+
+    def release(self, now: datetime) -> None:
+        """Let a held run go on from ``now`` exactly as it stood when the hold stopped it.
+
+        Every instant of its timeline moves by the time it was held, including the start of the
+        current phase, from which scanning and deletion progress are measured."""
+        self.hold_in = None
+        if self.held_since is None:
+            return
+        held_for, self.held_since = now - self.held_since, None
+        for name in ("waiting_at", "scanning_at", "deleting_at", "ends_at", "stop_at", "fail_at"):
+            instant = getattr(self, name)
+            if instant is not None:
+                setattr(self, name, instant + held_for)
 
     def _end(self, status: str, at: datetime) -> None:
         self.status, self.updated_at = status, at
@@ -235,6 +287,7 @@ class Run:
         """Stop at the next safe point: the end of the object being deleted, or shortly."""
         if self.status == CANCELLING:
             return
+        self.release(now)  # a cancel overrides a hold: the run stops as it would have unheld
         if self.status == DELETING:
             # A settled deleting run has a step in progress. Every later step completes after
             # it, so ending the run when it completes deletes nothing more.

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from docrsim.core.credentials import TokenPolicy
 from docrsim.core.errors import DomainError
-from docrsim.http import doapi
+from docrsim.http import doapi, observe
 from docrsim.http.control import control
 from docrsim.http.endpoints import Endpoints
 from docrsim.http.errors import do_error_response, render_do_error
@@ -39,6 +39,7 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
     app.json.mimetype = "application/json; charset=utf-8"
 
     app.register_blueprint(control)
+    app.register_blueprint(observe.observe)
     app.register_blueprint(openapi)
     app.register_blueprint(token_service)
     doapi.register(app)
@@ -47,12 +48,16 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
     def assign_request_id():
         g.request_id = sim.request_ids.uuid()
 
+    observe.install(app, "api")  # journal and fault rules, after the request id is known
+
     @app.after_request
     def add_common_headers(response):
         response.headers["x-request-id"] = g.get("request_id", "")
         token = request.headers.get("Authorization", "anonymous")
         epoch = int(sim.now().timestamp())
-        response.headers.update(app.config["DOCRSIM_RATELIMIT"].record(token, epoch))
+        limits = app.config["DOCRSIM_RATELIMIT"].record(token, epoch)
+        # A throttling fault has set its own remaining and reset; the request still counts.
+        response.headers.update({name: value for name, value in limits.items() if name not in response.headers})
         return response
 
     @app.errorhandler(DomainError)

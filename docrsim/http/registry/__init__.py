@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
+from docrsim.http import observe
 from docrsim.http.endpoints import Endpoints
 from docrsim.http.registry import auth
 from docrsim.http.registry.blobs import blobs
@@ -31,6 +32,7 @@ def create_registry_app(sim, *, endpoints: Endpoints | None = None) -> Flask:
     app.register_blueprint(listing)  # before blobs: /v2/_catalog must not read as a repository
     app.register_blueprint(blobs)
     app.register_blueprint(manifests)
+    observe.install(app, "registry")  # journal and fault rules
 
     @app.errorhandler(OciError)
     def oci_error(error):
