@@ -7,13 +7,17 @@ import json
 import signal
 import sys
 import threading
+from pathlib import Path
+from urllib.parse import quote
 
 import click
 
+from docrsim import control_client, statefile
 from docrsim.core.clock import make_clock, parse_instant
 from docrsim.core.credentials import TokenPolicy
 from docrsim.core.errors import DomainError
 from docrsim.core.gc import Rates
+from docrsim.core.snapshot_format import StateError
 from docrsim.core.state import Simulation
 from docrsim.http.control import restore
 from docrsim.scenarios import ScenarioError, apply, read_file
@@ -49,9 +53,12 @@ def _fail(message: str) -> None:
 @click.option("--gc-delete-rate", type=click.FloatRange(min=0, min_open=True), default=Rates.delete_objects_per_second,
               show_default=True, help="Objects a garbage collection deletes per simulated second "
                                       "(each also takes its size at 100 MiB per second).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False),
+              help="Keep the world in this file: load it at start if it exists (the fixtures then only "
+                   "set what a reset returns to), save it on Ctrl-C or SIGTERM.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
-          gc_delete_rate, verbose):
+          gc_delete_rate, state_file, verbose):
     """Run the API host and the registry host until interrupted."""
     from docrsim.server import Server
 
@@ -66,6 +73,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         rates = Rates(scan_manifests_per_second=gc_scan_rate, delete_objects_per_second=gc_delete_rate)
         sim = Simulation(clock=clock, seed=seed, gc_rates=rates)
         restore(sim, documents, sources=list(fixtures))
+        loaded = _load_state(sim, state_file) if state_file else False
     except DomainError as exc:
         _fail(exc.message)
     # A large scenario is hundreds of thousands of long-lived objects; left to Python's cyclic
@@ -85,11 +93,33 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     server.start()
     click.echo(f"API host:      {server.api_url}")
     click.echo(f"registry host: {server.registry_url}")
-    click.echo(f"docrsim ready ({clock.kind} clock at {sim.now().isoformat()}, seed {seed})", )
+    if state_file:
+        click.echo(f"state file:    {state_file} ({'loaded' if loaded else 'saved on shutdown'})")
+    click.echo(f"docrsim ready ({clock.kind} clock at {sim.now().isoformat()}, seed {sim.ids.seed})", )
     sys.stdout.flush()
     stopping.wait()
     server.stop()
+    if state_file:
+        try:
+            statefile.write(state_file, sim.export_state())
+        except DomainError as exc:
+            click.echo(f"docrsim: {exc.message}", err=True)
+            sys.exit(1)
+        click.echo(f"state saved to {state_file}")
     click.echo("docrsim stopped")
+
+
+def _load_state(sim: Simulation, path: str) -> bool:
+    """Load the world saved in ``path``; False when there is none yet (the first run)."""
+    if not Path(path).exists():
+        if not Path(path).absolute().parent.is_dir():
+            raise statefile.StateFileError(f"{path}: its directory does not exist, so it could not be saved")
+        return False
+    try:
+        sim.import_state(statefile.read(path))
+    except StateError as exc:
+        raise statefile.StateFileError(f"{path}: {exc.message}") from None
+    return True
 
 
 @main.group()
@@ -120,3 +150,90 @@ def validate_fixture(paths, as_json):
         else:
             click.echo(f"{path}: ok")
     sys.exit(1 if failed else 0)
+
+
+# -- talking to a running docrsim -----------------------------------------------------------------
+_URL = click.option("--url", default=control_client.DEFAULT_URL, show_default=True, envvar="DOCRSIM_URL",
+                    help="API host of the running docrsim (or set DOCRSIM_URL).")
+
+
+def _call(url: str, method: str, path: str, body=None) -> tuple[int, object]:
+    try:
+        return control_client.call(url, method, path, body)
+    except control_client.ControlError as exc:
+        click.echo(f"docrsim: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _refused(message: str) -> None:
+    click.echo(f"docrsim: {message}", err=True)
+    sys.exit(control_client.REFUSED)
+
+
+@main.group("state")
+def state_group():
+    """Save and restore a running docrsim's whole world (docrsim-state/1 documents).
+
+    Exit codes: 1 the server refused, 2 bad input, 3 no docrsim at the URL."""
+
+
+@state_group.command("export")
+@_URL
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically), not stdout.")
+def export_state(url, output):
+    """Print (or save) the state of the docrsim at URL."""
+    status, document = _call(url, "GET", "/_docrsim/state")
+    if status != 200 or not isinstance(document, dict):
+        _refused(f"{url} did not give its state: HTTP {status}: {control_client.error_message(document)}")
+    if output is None:
+        click.echo(json.dumps(document, indent=1))
+        return
+    try:
+        statefile.write(output, document)
+    except statefile.StateFileError as exc:
+        click.echo(f"docrsim: {exc.message}", err=True)
+        sys.exit(control_client.BAD_INPUT)
+    click.echo(f"state of {url} saved to {output}")
+
+
+@state_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@_URL
+def import_state(path, url):
+    """Replace the world of the docrsim at URL with the one saved in PATH."""
+    try:
+        document = statefile.read(path)
+    except statefile.StateFileError as exc:
+        click.echo(f"docrsim: {exc.message}", err=True)
+        sys.exit(control_client.BAD_INPUT)
+    status, answer = _call(url, "POST", "/_docrsim/reset", {"state": document})
+    if status != 204:
+        _refused(f"{url} refused {path}: {control_client.error_message(answer)}")
+    click.echo(f"state of {url} replaced with {path}")
+
+
+@main.group("gc")
+def gc_group():
+    """Look into garbage collection on a running docrsim.
+
+    Exit codes: 1 the server refused (unknown registry), 3 no docrsim at the URL."""
+
+
+@gc_group.command("preview")
+@click.argument("registry")
+@_URL
+@click.option("--json", "as_json", is_flag=True, help="Print the server's JSON answer (digests included).")
+def gc_preview(registry, url, as_json):
+    """What each garbage collection type would delete from REGISTRY now."""
+    status, preview = _call(url, "GET", f"/_docrsim/registries/{quote(registry, safe='')}/garbage")
+    if status == 404:
+        _refused(f"{url} has no registry named {registry!r}")
+    if status != 200 or not isinstance(preview, dict):
+        _refused(f"{url} gave no preview: HTTP {status}: {control_client.error_message(preview)}")
+    if as_json:
+        click.echo(json.dumps(preview, indent=1))
+        return
+    width = max(len(gc_type) for gc_type in preview)
+    click.echo(f"{'TYPE':<{width}}  {'OBJECTS':>8}  {'BYTES':>14}")
+    for gc_type, entry in preview.items():
+        click.echo(f"{gc_type:<{width}}  {entry['count']:>8}  {entry['bytes']:>14}")

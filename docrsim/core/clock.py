@@ -37,6 +37,14 @@ def format_instant(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_exact_instant(value: datetime) -> str:
+    """Like format_instant, but to the microsecond when there is one: a saved world must
+    not round its clock or its garbage collection timelines."""
+    value = value.astimezone(timezone.utc)
+    fraction = f".{value.microsecond:06d}" if value.microsecond else ""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
 class SystemClock:
     kind = "system"
 

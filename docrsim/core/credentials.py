@@ -99,6 +99,10 @@ class CredentialStore:
         self._by_secret[secret] = credential
         return credential
 
+    def restore(self, credential: DockerCredential) -> None:
+        """Hold a credential exactly as a saved world had it (docrsim.core.snapshot)."""
+        self._by_secret[credential.secret] = credential
+
     def find(self, secret: str) -> DockerCredential | None:
         return self._by_secret.get(secret)
 

@@ -13,8 +13,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import jwt
-
 from docrsim.core.credentials import TokenPolicy
 from docrsim.core.errors import Invalid, Unauthorized
 from docrsim.core.tokens import WRITE_TOKEN_TTL
@@ -133,6 +131,8 @@ class RegistryTokenService:
         if principal.registry is not None:
             # The catalog scope names no registry; this keeps its listing to the credential's.
             claims[_REGISTRY_CLAIM] = principal.registry
+        import jwt  # here, not at the top: PyJWT loads `cryptography`, a tenth of serve's start-up
+
         token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
         return {
             "token": token,
@@ -143,6 +143,8 @@ class RegistryTokenService:
 
     # -- checking a presented token -----------------------------------------------------------
     def verify(self, token: str, service: str, now: datetime) -> Claims:
+        import jwt  # see issue()
+
         try:
             # Expiry is checked against the simulated clock below, not the machine's.
             claims = jwt.decode(

@@ -9,9 +9,11 @@ from datetime import datetime
 from docrsim.core.account import Account
 from docrsim.core.clock import Clock, ManualClock, format_instant
 from docrsim.core.credentials import CredentialStore
+from docrsim.core.faults import FaultSet
 from docrsim.core.gc import GarbageCollector, Rates
 from docrsim.core.graph import manifest_sizes
 from docrsim.core.ids import IdGenerator
+from docrsim.core.journal import Journal
 from docrsim.core.registry_auth import RegistryTokenService
 from docrsim.core.uploads import Uploads
 
@@ -40,6 +42,9 @@ class Simulation:
         self.credentials = CredentialStore()
         # Runs and write tokens belong to the world a reset throws away.
         self.gc = GarbageCollector(self, self.gc_rates)
+        # So do a test's fault rules (gc holds act on this collector) and the request journal.
+        self.faults = FaultSet(self.gc)
+        self.journal = Journal()
         # So do uploads in progress and registry tokens: a new key each world.
         if hasattr(self, "uploads"):
             self.uploads.clear()
@@ -79,6 +84,19 @@ class Simulation:
             self.gc.check_idle(name)
             self.account.delete_registry(name)
             self.gc.forget_registry(name)
+
+    def export_state(self) -> dict:
+        """The whole world as an exact, versioned JSON document (see docrsim.core.snapshot)."""
+        from docrsim.core import snapshot  # it builds worlds from this module's parts
+
+        return snapshot.export_state(self)
+
+    def import_state(self, document) -> None:
+        """Replace the world with an exported one; StateError, with nothing changed, if the
+        document is malformed."""
+        from docrsim.core import snapshot
+
+        snapshot.import_state(self, document)
 
     def snapshot(self) -> dict:
         """The whole state as plain JSON-ready data, in a stable order."""

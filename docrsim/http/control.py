@@ -51,18 +51,27 @@ def set_clock():
     return jsonify(_clock_body())
 
 
+# A saved world carries its blobs' bytes, so it may far outweigh any DO API request body.
+STATE_BODY_LIMIT = 1024 * 1024 * 1024
+
+
 @control.post("/reset")
 def reset():
-    """Back to the start-up scenarios, or to the scenario given as ``fixture``."""
-    body = json_object(request, allowed={"fixture"}, optional=True)
+    """Back to the start-up scenarios, to the scenario given as ``fixture``, or to the world
+    an export (``GET /_docrsim/state``) saved, given as ``state``."""
+    request.max_content_length = STATE_BODY_LIMIT
+    body = json_object(request, allowed={"fixture", "state"}, optional=True)
+    if len(body) > 1:
+        raise Invalid("give at most one of 'fixture' or 'state'")
     sim = _sim()
-    if "fixture" in body:
+    if "state" in body:
+        sim.import_state(body["state"])
+    elif "fixture" in body:
         if not isinstance(body["fixture"], dict):
             raise Invalid("fixture must be a scenario document (a JSON object)")
-        documents = [body["fixture"]]
+        restore(sim, [body["fixture"]])
     else:
-        documents = current_app.config["DOCRSIM_BASELINE"]
-    restore(sim, documents)
+        restore(sim, current_app.config["DOCRSIM_BASELINE"])
     current_app.config["DOCRSIM_RATELIMIT"].clear()
     return "", 204
 
@@ -96,7 +105,8 @@ def load_fixture():
 
 @control.get("/state")
 def state():
-    return jsonify(_sim().snapshot())
+    """The whole world as an exact ``docrsim-state/1`` document; ``reset`` takes it back."""
+    return jsonify(_sim().export_state())
 
 
 # -- garbage collection ---------------------------------------------------------------------------

@@ -1,0 +1,230 @@
+"""Saving and restoring garbage collection exactly: runs mid-phase, their scans and plans.
+
+An active run is saved with everything its future depends on (timeline, rates, fault and
+hold, scan marks or deletion plan and progress), so a restored run goes on exactly as the
+saved one would have. A finished run is saved as its summary: nothing reads the rest.
+
+The collector, runs, scans and plans keep this state in attributes of their own modules
+(gc.py, gc_run.py, gc_plan.py) that have no accessors for it. This module is the one place
+that reads and writes them; ``_check_known`` fails loudly when one of those classes gains
+an attribute this module does not save, instead of letting a restored world drift.
+"""
+
+from __future__ import annotations
+
+from docrsim.core import gc_run
+from docrsim.core.errors import Invalid
+from docrsim.core.gc import FAULT_PHASES, GC_TYPES, GarbageCollector, Rates
+from docrsim.core.gc_plan import DeletionPlan, Scan
+from docrsim.core.gc_run import ACTIVE_STATUSES, DELETING, SCANNING, Run
+from docrsim.core.snapshot_format import Problem, read_digest, read_instant, write_instant
+from docrsim.core.store import RegistryContent
+
+_STATUSES = ACTIVE_STATUSES + (gc_run.SUCCEEDED, gc_run.FAILED, gc_run.CANCELLED)
+# Holds are new in gc_run; read through getattr so this module does not depend on them.
+_HOLD_STATUSES = getattr(gc_run, "HOLD_STATUSES", ())
+_WAITING_FOR_DELETES = getattr(gc_run, "WAITING_FOR_DELETES", None)
+_RUN_SUMMARY = ("uuid", "registry_name", "type", "status", "created_at", "updated_at", "blobs_deleted",
+                "freed_bytes")
+_RUN_INSTANTS = ("waiting_at", "scanning_at", "deleting_at", "ends_at", "stop_at", "fail_at", "held_since")
+_RUN_VALUES = ("fail_in", "hold_in", "steps_done", "planned_bytes_done")
+_RUN_KNOWN = {*_RUN_SUMMARY, *_RUN_INSTANTS, *_RUN_VALUES, "rates", "scan", "plan"}
+_SCAN_KNOWN = {"content", "gc_type", "_repositories", "total", "done", "_repo_index", "_digests", "_position",
+               "_keep", "marked", "kept", "marked_stored", "marked_bytes", "untagged", "_plan"}
+_PLAN_KNOWN = {"manifests", "blob_count", "total_bytes", "_blobs", "_sweep", "_marked", "_freed", "_position",
+               "_found", "_found_sizes"}
+_COLLECTOR_KNOWN = {"sim", "rates", "ledger", "allow_deletes_during_gc", "_runs", "_active", "_faults", "_holds"}
+
+
+def check_known(obj, known: set[str]) -> None:
+    unknown = sorted(set(vars(obj)) - known)
+    if unknown:
+        raise RuntimeError(f"docrsim.core.snapshot_gc does not save {type(obj).__name__}.{unknown[0]}: "
+                           "teach it to, or a restored world would differ")
+
+
+# -- saving -----------------------------------------------------------------------------------------
+def export_settings(gc: GarbageCollector) -> dict:
+    check_known(gc, _COLLECTOR_KNOWN)
+    return {"rates": gc.rates.as_dict(), "allow_deletes_during_gc": gc.allow_deletes_during_gc}
+
+
+def export_registry(gc: GarbageCollector, registry_name: str) -> dict:
+    """The registry's armed fault and its runs (newest first, as the API lists them). Holds
+    are saved with the fault rules that set them (docrsim.core.snapshot_faults)."""
+    return {
+        "gc_fault": gc._faults.get(registry_name),
+        "garbage_collections": [_export_run(run) for run in reversed(gc._runs.get(registry_name, []))],
+    }
+
+
+def holds(gc: GarbageCollector) -> dict[str, str]:
+    """Registry -> status its runs are held in."""
+    return dict(getattr(gc, "_holds", {}))
+
+
+def _export_run(run: Run) -> dict:
+    check_known(run, _RUN_KNOWN)
+    summary = {
+        "uuid": run.uuid, "type": run.type, "status": run.status,
+        "created_at": write_instant(run.created_at), "updated_at": write_instant(run.updated_at),
+        "blobs_deleted": run.blobs_deleted, "freed_bytes": run.freed_bytes,
+    }
+    if not run.active:
+        return summary
+    progress = {"rates": run.rates.as_dict()}
+    attributes = vars(run)
+    progress.update({name: attributes[name] for name in _RUN_VALUES if name in attributes})
+    progress.update({name: write_instant(attributes[name]) for name in _RUN_INSTANTS if name in attributes})
+    progress["scan"] = None if run.scan is None else _export_scan(run.scan)
+    progress["plan"] = None if run.plan is None else _export_plan(run.plan)
+    return {**summary, "progress": progress}
+
+
+def _export_scan(scan: Scan) -> dict:
+    check_known(scan, _SCAN_KNOWN)
+    return {
+        "repositories": list(scan._repositories),
+        "total": scan.total,
+        "done": scan.done,
+        "repository_index": scan._repo_index,
+        "digests": list(scan._digests),
+        "position": scan._position,
+        # Sets are only ever asked for membership, so their order is free: sorted, to be stable.
+        "keep": None if scan._keep is None else sorted(scan._keep),
+        "marked": sorted(scan.marked),
+        "kept": sorted(scan.kept),
+        "marked_stored": scan.marked_stored,
+        "marked_bytes": scan.marked_bytes,
+        "untagged": [list(link) for link in scan.untagged],
+        "plan": None if scan._plan is None else _export_plan(scan._plan),
+    }
+
+
+def _export_plan(plan: DeletionPlan) -> dict:
+    """Every step, the blobs included: finding the rest now (which the plan would otherwise do
+    lazily) gives the same blobs in the same order, and the saved plan needs no sweep."""
+    check_known(plan, _PLAN_KNOWN)
+    first_blob = len(plan.manifests)
+    return {
+        "manifests": [{"repository": r, "digest": d, "frees": f, "size": s} for r, d, f, s in plan.manifests],
+        "blobs": [{"digest": plan.blob(i), "size": plan.size(first_blob + i)} for i in range(plan.blob_count)],
+        "total_bytes": plan.total_bytes,
+    }
+
+
+# -- restoring --------------------------------------------------------------------------------------
+def build_collector(sim, settings: dict, registries: dict[str, tuple[dict, RegistryContent]]) -> GarbageCollector:
+    """A collector holding the saved runs, faults and holds; ``registries`` maps each name to
+    (its document, its rebuilt content). Write tokens are the caller's (the ledger is public)."""
+    gc = GarbageCollector(sim, _rates(settings["rates"], "gc.rates"))
+    gc.allow_deletes_during_gc = settings["allow_deletes_during_gc"]
+    for index, (name, (document, content)) in enumerate(registries.items()):
+        where = f"registries[{index}]"
+        if document["gc_fault"] is not None:
+            gc._faults[name] = _phase(document["gc_fault"], FAULT_PHASES, f"{where}.gc_fault")
+        runs = [_build_run(run, name, content, f"{where}.garbage_collections[{i}]")
+                for i, run in enumerate(document["garbage_collections"])]
+        runs.reverse()  # saved newest first; the collector keeps them oldest first
+        active = [run for run in runs if run.active]
+        if len(active) > 1:
+            raise Problem(f"{where}.garbage_collections", "a registry has at most one active run")
+        if runs:
+            gc._runs[name] = runs
+        if active:
+            gc._active[name] = active[0]
+    return gc
+
+
+def restore_hold(gc: GarbageCollector, registry_name: str, status: str, where: str) -> None:
+    """Put back a hold as it stood: held runs keep their own hold state, so unlike
+    ``GarbageCollector.hold`` this touches no run."""
+    if registry_name in gc._holds:
+        raise Problem(where, f"registry {registry_name!r} is held twice")
+    gc._holds[registry_name] = _phase(status, _HOLD_STATUSES, f"{where}.status")
+
+
+def _build_run(document: dict, registry_name: str, content: RegistryContent, where: str) -> Run:
+    status = _phase(document["status"], _STATUSES, f"{where}.status")
+    gc_type = _phase(document["type"], GC_TYPES, f"{where}.type")
+    progress = document.get("progress")
+    if (progress is not None) != (status in ACTIVE_STATUSES):
+        raise Problem(where, "an active run needs its 'progress', a finished one has none")
+    created_at = read_instant(document["created_at"], f"{where}.created_at")
+    rates = _rates(progress["rates"], f"{where}.progress.rates") if progress else Rates()
+    fail_in = progress["fail_in"] if progress else None
+    if fail_in is not None:
+        _phase(fail_in, FAULT_PHASES, f"{where}.progress.fail_in")
+    run = Run(document["uuid"], registry_name, gc_type, created_at, rates=rates, drained_at=None, fail_in=fail_in)
+    run.status = status
+    run.updated_at = read_instant(document["updated_at"], f"{where}.updated_at")
+    run.blobs_deleted, run.freed_bytes = document["blobs_deleted"], document["freed_bytes"]
+    if progress is None:
+        return run
+    for name in _RUN_VALUES:
+        if name in progress:
+            setattr(run, name, progress[name])
+    for name in _RUN_INSTANTS:
+        if name in progress:
+            setattr(run, name, read_instant(progress[name], f"{where}.progress.{name}"))
+    run.scan = None if progress["scan"] is None else _build_scan(progress["scan"], gc_type, content,
+                                                                 f"{where}.progress.scan")
+    run.plan = None if progress["plan"] is None else _build_plan(progress["plan"], content, f"{where}.progress.plan")
+    if status in (SCANNING, _WAITING_FOR_DELETES) and run.scan is None:
+        raise Problem(f"{where}.progress.scan", f"a run {status!r} needs its scan")
+    if status == DELETING and run.plan is None:
+        raise Problem(f"{where}.progress.plan", f"a run {status!r} needs its plan")
+    if run.plan is not None and run.steps_done > len(run.plan):
+        raise Problem(f"{where}.progress.steps_done", "more steps done than the plan has")
+    if run.phase_end() is None:
+        raise Problem(f"{where}.progress", f"a run {status!r} needs the instant its phase ends")
+    return run
+
+
+def _build_scan(document: dict, gc_type: str, content: RegistryContent, where: str) -> Scan:
+    scan = object.__new__(Scan)
+    scan.content = content
+    scan.gc_type = gc_type
+    scan._repositories = list(document["repositories"])
+    scan.total, scan.done = document["total"], document["done"]
+    scan._repo_index = document["repository_index"]
+    scan._digests = [read_digest(d, f"{where}.digests[{i}]") for i, d in enumerate(document["digests"])]
+    scan._position = document["position"]
+    scan._keep = None if document["keep"] is None else set(document["keep"])
+    scan.marked, scan.kept = set(document["marked"]), set(document["kept"])
+    scan.marked_stored, scan.marked_bytes = document["marked_stored"], document["marked_bytes"]
+    scan.untagged = [tuple(link) for link in document["untagged"]]
+    scan._plan = None if document["plan"] is None else _build_plan(document["plan"], content, f"{where}.plan")
+    if scan.done > scan.total or scan._position > len(scan._digests):
+        raise Problem(where, "the scan has looked at more links than it holds")
+    if scan._repo_index >= len(scan._repositories) or scan._repo_index < 0 and (scan._digests or scan._position):
+        raise Problem(f"{where}.repository_index", "does not name one of the scan's repositories")
+    return scan
+
+
+def _build_plan(document: dict, content: RegistryContent, where: str) -> DeletionPlan:
+    manifests = [(m["repository"], read_digest(m["digest"], f"{where}.manifests[{i}].digest"), m["frees"], m["size"])
+                 for i, m in enumerate(document["manifests"])]
+    blobs = [read_digest(b["digest"], f"{where}.blobs[{i}].digest") for i, b in enumerate(document["blobs"])]
+    manifest_bytes = sum(m[3] for m in manifests)
+    if document["total_bytes"] < manifest_bytes:
+        raise Problem(f"{where}.total_bytes", "less than the bytes of the plan's manifest steps")
+    plan = DeletionPlan(content.blobs, manifests, sweep=[], skip=(set(), set()), blob_count=len(blobs),
+                        blob_bytes=document["total_bytes"] - manifest_bytes)
+    # Every blob step is known already, so the plan never needs to sweep the store for them.
+    plan._found[:] = blobs
+    plan._found_sizes[:] = [b["size"] for b in document["blobs"]]
+    return plan
+
+
+def _rates(document: dict, where: str) -> Rates:
+    try:
+        return Rates(**document)
+    except Invalid as exc:
+        raise Problem(where, exc.message) from None
+
+
+def _phase(value: str, allowed, where: str) -> str:
+    if value not in allowed:
+        raise Problem(where, f"expected one of {', '.join(repr(a) for a in allowed)}, not {value!r}")
+    return value

@@ -1,0 +1,68 @@
+"""State files: a saved world (``docrsim-state/1``) on disk, read whole and written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from docrsim.core.errors import Invalid
+from docrsim.core.snapshot_format import FORMAT
+
+
+class StateFileError(Invalid):
+    """A state file that cannot be read or written; the message names the file."""
+
+
+def read(path: str | Path) -> dict:
+    """The document in ``path``, if it looks like a saved state (the server checks the rest)."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StateFileError(f"{path}: cannot read the state file: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise StateFileError(f"{path}: not JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise StateFileError(f'{path}: not a docrsim state (it has no "format": "{FORMAT}")')
+    return document
+
+
+def write(path: str | Path, document: dict) -> None:
+    """Replace ``path`` with ``document`` so that a crash leaves the old file or the new one,
+    never half of either: write a temporary file beside it, sync it, rename it over."""
+    path = Path(path)
+    data = (json.dumps(document, indent=1) + "\n").encode()
+    try:
+        # mkstemp makes the file readable by its owner only, fitting the secrets a state holds.
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot write the state file: {exc.strerror or exc}") from None
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); where directories cannot be opened, skip it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
