@@ -123,6 +123,38 @@ class Simulator:
             self.sim.account.registry(registry)
             self.sim.gc.fail_next(registry, phase)
 
+    # -- faults and observation ----------------------------------------------------------------
+    def inject(self, **rule) -> dict:
+        """Add a fault rule, with the fields ``POST /_docrsim/faults`` takes; returns it with its id.
+
+            sim.inject(operation_id="registries_list", status=429, times=3)
+        """
+        with self.sim.transaction() as now:
+            return self.sim.faults.add(rule, now).as_dict()
+
+    def clear_faults(self) -> None:
+        with self.sim.transaction() as now:
+            self.sim.faults.clear(now)
+
+    def journal(self, *, method: str | None = None, operation_id: str | None = None, host: str | None = None,
+                status: str | int | None = None, include_control: bool = False) -> list[dict]:
+        """Every request received (oldest first), as ``GET /_docrsim/journal`` lists them."""
+        from docrsim.core.journal import Query
+        from docrsim.http.observe import entry_body
+
+        def one(value):
+            return () if value is None else (str(value),)
+
+        entries, after = [], 0
+        while True:
+            query = Query(methods=tuple(m.upper() for m in one(method)), operation_ids=one(operation_id),
+                          hosts=one(host), statuses=one(status), include_control=include_control, after=after)
+            with self.sim.lock:
+                page, after = self.sim.journal.select(query)
+            entries += [entry_body(entry) for entry in page]
+            if after is None:
+                return entries
+
     # -- for tools under test -----------------------------------------------------------------
     def docker_config(self, directory: str | os.PathLike, registry: str, *, read_write: bool = True) -> Path:
         """Write a docker ``config.json`` holding fresh credentials for ``registry``."""

@@ -122,3 +122,22 @@ def test_freezegun_drives_a_system_clock_in_process():
             assert get(sim, "/v2/registries/acme/garbage-collections")["garbage_collections"][0]["status"] == "succeeded"
             with pytest.raises(Invalid):
                 sim.advance(60)
+
+
+def test_inject_a_429_storm_and_read_the_journal():
+    with Simulator(fixture="small-app") as sim:
+        rule = sim.inject(operation_id="registries_list", status=429, times=2)
+        answers = [requests.get(sim.api_url + "/v2/registries", headers=AUTH) for _ in range(3)]
+        assert [a.status_code for a in answers] == [429, 429, 200]
+        assert answers[0].headers["ratelimit-remaining"] == "0" and "retry-after" in answers[0].headers
+        requests.delete(sim.api_url + "/v2/registries/acme/repositories/web/tags/v1", headers=AUTH)
+        listed = sim.journal(operation_id="registries_list")
+        assert [e["status"] for e in listed] == [429, 429, 200]
+        assert [bool(e["fault"]) for e in listed] == [True, True, False]
+        assert [e["operation_id"] for e in sim.journal(method="delete")] == ["registries_delete_repositoryTag"]
+        assert rule["id"] and sim.journal(status="4xx")[0]["operation_id"] == "registries_list"
+        sim.clear_faults()
+        sim.inject(path="/v2/registries", status=503)
+        assert requests.get(sim.api_url + "/v2/registries", headers=AUTH).status_code == 503
+        sim.reset()
+        assert sim.journal() == [] and requests.get(sim.api_url + "/v2/registries", headers=AUTH).status_code == 200

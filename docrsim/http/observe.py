@@ -252,7 +252,7 @@ def get_journal():
     with sim.lock:
         entries, next_after = sim.journal.select(query)
         dropped = sim.journal.dropped
-    return jsonify({"entries": [_entry_body(e) for e in entries], "next_after": next_after, "dropped": dropped})
+    return jsonify({"entries": [entry_body(e) for e in entries], "next_after": next_after, "dropped": dropped})
 
 
 @observe.delete("/journal")
@@ -263,7 +263,7 @@ def clear_journal():
     return "", 204
 
 
-def _entry_body(entry: Entry) -> dict:
+def entry_body(entry: Entry) -> dict:
     return {
         "seq": entry.seq,
         "time": format_instant(entry.at),
