@@ -89,14 +89,18 @@ class Simulator:
         return timekeeping.run_until_idle(self.sim)
 
     # -- the world ----------------------------------------------------------------------------
-    def reset(self, fixture=None) -> None:
+    def reset(self, fixture=None, *, state: dict | None = None) -> None:
         """Back to the scenarios the simulator started with, or to ``fixture`` instead; a manual
-        clock goes back to where it started (or to the scenario's own start)."""
-        documents = self._documents if fixture is None else library.documents(fixture)
-        with self.sim.lock:
-            if self.sim.clock.kind == "manual":
-                self.sim.clock.restart(self._start)
-            restore(self.sim, documents)
+        clock goes back to where it started (or to the scenario's own start). With ``state``
+        (a document from ``state()``), back exactly to that world instead."""
+        if state is not None:
+            self.sim.import_state(state)
+        else:
+            documents = self._documents if fixture is None else library.documents(fixture)
+            with self.sim.lock:
+                if self.sim.clock.kind == "manual":
+                    self.sim.clock.restart(self._start)
+                restore(self.sim, documents)
         self._server.api_app.config["DOCRSIM_RATELIMIT"].clear()
 
     def load(self, fixture) -> list[str]:
@@ -109,7 +113,8 @@ class Simulator:
         return names
 
     def state(self) -> dict:
-        return self.sim.snapshot()
+        """The exact state document ``GET /_docrsim/state`` serves; ``reset(state=...)`` restores it."""
+        return self.sim.export_state()
 
     def push_image(self, registry: str, repository: str, tag: str | None = "latest", *, layers: int = 2,
                    layer_size: int = 1024) -> str:

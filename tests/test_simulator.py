@@ -141,3 +141,17 @@ def test_inject_a_429_storm_and_read_the_journal():
         assert requests.get(sim.api_url + "/v2/registries", headers=AUTH).status_code == 503
         sim.reset()
         assert sim.journal() == [] and requests.get(sim.api_url + "/v2/registries", headers=AUTH).status_code == 200
+
+
+def test_state_round_trips_through_reset():
+    with Simulator(fixture="cleanup-drain") as sim:
+        requests.post(sim.api_url + "/v2/registries/shop/garbage-collection", headers=AUTH)
+        sim.advance(minutes=5)  # mid-drain: the push token from 08:55 is valid until 09:10
+        saved = sim.state()
+        assert saved == requests.get(sim.api_url + "/_docrsim/state").json()
+        sim.run_until_idle()
+        assert sim.state() != saved
+        sim.reset(state=saved)
+        assert sim.state() == saved
+        sim.run_until_idle()
+        assert get(sim, "/v2/registries/shop/garbage-collections")["garbage_collections"][0]["status"] == "succeeded"
