@@ -1,64 +1,26 @@
 """The ``docrsim`` command, run as a real subprocess (every wait has a timeout)."""
 
 import json
-import os
 import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.served import DOCRSIM, ENV, ROOT, ServedProcess
+
 BAD = ROOT / "tests" / "scenarios" / "bad"
-DOCRSIM = [sys.executable, "-m", "docrsim"]
-STARTUP_TIMEOUT = 30
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def run(*args, timeout=60):
     return subprocess.run([*DOCRSIM, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
-class Served:
-    """A ``docrsim serve`` subprocess whose output is read line by line on a thread."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([*DOCRSIM, "serve", "--api-port", "0", "--registry-port", "0", *args],
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-        self.lines: queue.Queue = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def wait_ready(self) -> dict:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-            except queue.Empty:
-                raise AssertionError(f"no ready line within {STARTUP_TIMEOUT}s; saw {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"docrsim exited early: {self.seen} {self.proc.stderr.read()}")
-            self.seen.append(line)
-            if line.startswith("docrsim ready"):
-                break
-        urls = {}
-        for line in self.seen:
-            label, _, value = line.partition(":")
-            if label in ("API host", "registry host"):
-                urls[label] = value.strip()
-        return urls
-
+class Served(ServedProcess):
     def stop(self, signum) -> int:
         self.proc.send_signal(signum)
         return self.proc.wait(timeout=20)

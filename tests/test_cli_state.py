@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
 import stat
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,10 +17,7 @@ import requests
 
 from docrsim import statefile
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCRSIM = [sys.executable, "-m", "docrsim"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-WAIT = 30  # seconds any one wait may take
+from tests.served import DOCRSIM, ENV, ROOT, WAIT, ServedProcess
 BASE = "/v2/registries/acme"
 AUTH = {"Authorization": "Bearer dop_v1_cli"}
 
@@ -32,37 +26,10 @@ def docrsim(*args, timeout=WAIT) -> subprocess.CompletedProcess:
     return subprocess.run([*DOCRSIM, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
-class Served:
-    """``docrsim serve`` on free ports, its output read line by line on a thread."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([*DOCRSIM, "serve", "--api-port", "0", "--registry-port", "0", *args],
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-        self.lines: queue.Queue = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self):
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def _next_line(self, deadline: float) -> str | None:
-        try:
-            line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-        except queue.Empty:
-            raise AssertionError(f"docrsim said nothing more within {WAIT}s; saw {self.seen}") from None
-        if line is not None:
-            self.seen.append(line)
-        return line
-
+class Served(ServedProcess):
     def wait_ready(self) -> str:
         """The API host's URL, once docrsim says it is ready."""
-        deadline = time.monotonic() + WAIT
-        while (line := self._next_line(deadline)) is not None:
-            if line.startswith("docrsim ready"):
-                return next(s.split(":", 1)[1].strip() for s in self.seen if s.startswith("API host:"))
-        raise AssertionError(f"docrsim exited early: {self.seen} {self.proc.stderr.read()}")
+        return super().wait_ready()["API host"]
 
     def stop(self, signum=signal.SIGTERM) -> tuple[int, list[str], str]:
         """Exit code, the rest of stdout, and stderr."""
@@ -73,13 +40,6 @@ class Served:
         while (line := self._next_line(deadline)) is not None:
             rest.append(line)
         return code, rest, self.proc.stderr.read()
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=WAIT)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
 
 
 @pytest.fixture
