@@ -12,15 +12,12 @@ from urllib.parse import quote
 
 import click
 
-from docrsim import control_client, statefile
-from docrsim.core.clock import make_clock, parse_instant
-from docrsim.core.credentials import TokenPolicy
-from docrsim.core.errors import DomainError
-from docrsim.core.gc import Rates
-from docrsim.core.snapshot_format import StateError
-from docrsim.core.state import Simulation
-from docrsim.http.control import restore
-from docrsim.scenarios import ScenarioError, apply, read_file
+from docrsim import control_client
+from docrsim.core.gc_run import Rates
+
+# Commands that only talk to a running docrsim (`clock advance` stands in for `sleep` in scripts
+# under test) start fast: Flask, jsonschema and the simulation are imported by the commands that
+# need them.
 
 
 @click.group()
@@ -60,7 +57,14 @@ def _fail(message: str) -> None:
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
           gc_delete_rate, state_file, verbose):
     """Run the API host and the registry host until interrupted."""
+    from docrsim.core.clock import make_clock, parse_instant
+    from docrsim.core.credentials import TokenPolicy
+    from docrsim.core.errors import DomainError
+    from docrsim.core.state import Simulation
+    from docrsim.http.control import restore
+    from docrsim.scenarios import read_file
     from docrsim.server import Server
+    from docrsim import statefile
 
     try:
         start = parse_instant(start_time) if start_time else None
@@ -109,8 +113,11 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     click.echo("docrsim stopped")
 
 
-def _load_state(sim: Simulation, path: str) -> bool:
+def _load_state(sim, path: str) -> bool:
     """Load the world saved in ``path``; False when there is none yet (the first run)."""
+    from docrsim import statefile
+    from docrsim.core.snapshot_format import StateError
+
     if not Path(path).exists():
         if not Path(path).absolute().parent.is_dir():
             raise statefile.StateFileError(f"{path}: its directory does not exist, so it could not be saved")
@@ -132,6 +139,9 @@ def fixture():
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
 def validate_fixture(paths, as_json):
     """Check scenario files against the format; exit 1 if any is invalid."""
+    from docrsim.core.state import Simulation
+    from docrsim.scenarios import ScenarioError, apply, read_file
+
     failed = False
     for path in paths:
         try:
@@ -182,6 +192,8 @@ def state_group():
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically), not stdout.")
 def export_state(url, output):
     """Print (or save) the state of the docrsim at URL."""
+    from docrsim import statefile
+
     status, document = _call(url, "GET", "/_docrsim/state")
     if status != 200 or not isinstance(document, dict):
         _refused(f"{url} did not give its state: HTTP {status}: {control_client.error_message(document)}")
@@ -201,6 +213,8 @@ def export_state(url, output):
 @_URL
 def import_state(path, url):
     """Replace the world of the docrsim at URL with the one saved in PATH."""
+    from docrsim import statefile
+
     try:
         document = statefile.read(path)
     except statefile.StateFileError as exc:
@@ -210,6 +224,59 @@ def import_state(path, url):
     if status != 204:
         _refused(f"{url} refused {path}: {control_client.error_message(answer)}")
     click.echo(f"state of {url} replaced with {path}")
+
+
+@main.group("clock")
+def clock_group():
+    """Read or move the simulated clock of a running docrsim (started with --clock manual).
+
+    A script under test can use `docrsim clock advance` in place of `sleep`, so its waits pass
+    in simulated time. Exit codes: 1 the server refused, 2 bad input, 3 no docrsim at the URL."""
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _seconds(text: str) -> float:
+    """'90', '90s', '5m' or '1.5h' as seconds."""
+    unit = text[-1:].lower()
+    number = text[:-1] if unit in _DURATION_UNITS else text
+    try:
+        seconds = float(number) * _DURATION_UNITS.get(unit, 1)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration such as 30, 30s, 5m or 1h") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise click.BadParameter(f"{text!r} is not a duration such as 30, 30s, 5m or 1h")
+    return seconds
+
+
+def _move_clock(url: str, body: dict) -> None:
+    status, answer = _call(url, "POST" if body else "GET", "/_docrsim/clock", body or None)
+    if status != 200 or not isinstance(answer, dict):
+        _refused(f"{url} did not move its clock: HTTP {status}: {control_client.error_message(answer)}")
+    click.echo(answer["now"])
+
+
+@clock_group.command("now")
+@_URL
+def clock_now(url):
+    """Print the simulated time."""
+    _move_clock(url, {})
+
+
+@clock_group.command("advance")
+@click.argument("duration")
+@_URL
+def clock_advance(duration, url):
+    """Move the clock forward by DURATION (seconds, or with a unit: 30s, 5m, 1h); prints the new time."""
+    _move_clock(url, {"advance_seconds": _seconds(duration)})
+
+
+@clock_group.command("until-idle")
+@_URL
+def clock_until_idle(url):
+    """Move the clock to the instant every active garbage collection has ended."""
+    _move_clock(url, {"until_idle": True})
 
 
 @main.group("gc")

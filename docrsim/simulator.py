@@ -128,6 +128,17 @@ class Simulator:
             self.sim.account.registry(registry)
             self.sim.gc.fail_next(registry, phase)
 
+    def gc_rates(self, **rates: float) -> dict:
+        """Read, or change, how fast runs started from now on scan and delete (as
+        ``PUT /_docrsim/gc-rates``): ``sim.gc_rates(delete_objects_per_second=0.5)``."""
+        with self.sim.transaction():
+            if rates:
+                unknown = set(rates) - set(self.sim.gc.rates.as_dict())
+                if unknown:
+                    raise TypeError(f"unknown GC rate(s): {', '.join(sorted(unknown))}")
+                self.sim.gc.rates = Rates(**{**self.sim.gc.rates.as_dict(), **rates})
+            return self.sim.gc.rates.as_dict()
+
     # -- faults and observation ----------------------------------------------------------------
     def inject(self, **rule) -> dict:
         """Add a fault rule, with the fields ``POST /_docrsim/faults`` takes; returns it with its id.
@@ -141,14 +152,18 @@ class Simulator:
         with self.sim.transaction() as now:
             self.sim.faults.clear(now)
 
-    def journal(self, *, method: str | None = None, operation_id: str | None = None, host: str | None = None,
-                status: str | int | None = None, include_control: bool = False) -> list[dict]:
-        """Every request received (oldest first), as ``GET /_docrsim/journal`` lists them."""
+    def journal(self, *, method=None, operation_id=None, host=None, status=None,
+                include_control: bool = False) -> list[dict]:
+        """Every request received (oldest first), as ``GET /_docrsim/journal`` lists them. Each
+        filter takes a value or a list of values: ``sim.journal(method=["DELETE", "POST"])``."""
         from docrsim.core.journal import Query
         from docrsim.http.observe import entry_body
 
         def one(value):
-            return () if value is None else (str(value),)
+            if value is None:
+                return ()
+            values = value if isinstance(value, list | tuple | set) else [value]
+            return tuple(str(v) for v in values)
 
         entries, after = [], 0
         while True:
@@ -181,6 +196,7 @@ class Simulator:
             "DIGITALOCEAN_ACCESS_TOKEN": self.token,
             "DIGITALOCEAN_TOKEN": self.token,
             "DOCRSIM_REGISTRY_HOST": self.registry_host,
+            "DOCRSIM_URL": self.api_url,  # where `docrsim clock advance` and the other commands go
         }
 
     def __repr__(self) -> str:

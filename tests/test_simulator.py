@@ -155,3 +155,32 @@ def test_state_round_trips_through_reset():
         assert sim.state() == saved
         sim.run_until_idle()
         assert get(sim, "/v2/registries/shop/garbage-collections")["garbage_collections"][0]["status"] == "succeeded"
+
+
+def test_journal_filters_take_several_values():
+    with Simulator(fixture="small-app") as sim:
+        requests.get(sim.api_url + "/v2/registries", headers=AUTH)
+        requests.delete(sim.api_url + "/v2/registries/acme/repositories/web/tags/v1", headers=AUTH)
+        requests.post(sim.api_url + "/v2/registries/acme/garbage-collection", headers=AUTH, json={})
+        writes = sim.journal(method=["DELETE", "post"])
+        assert [e["operation_id"] for e in writes] == ["registries_delete_repositoryTag", "registries_run_garbageCollection"]
+        assert len(sim.journal(status=[201, 204])) == 2 and len(sim.journal(status=("200",))) == 1
+
+
+def test_gc_rates_read_and_change_until_reset():
+    with Simulator(fixture="cancel-mid-deletion") as sim:
+        defaults = sim.gc_rates()
+        assert defaults["delete_objects_per_second"] == 100.0
+        assert sim.gc_rates(delete_objects_per_second=0.5)["delete_objects_per_second"] == 0.5
+        started = requests.post(sim.api_url + "/v2/registries/crowded/garbage-collection", headers=AUTH, json={})
+        uuid = started.json()["garbage_collection"]["uuid"]
+        sim.advance(seconds=11)   # requested (1 s), a short scan, then about two objects a second
+        run = get(sim, "/v2/registries/crowded/garbage-collection")["garbage_collection"]
+        assert run["uuid"] == uuid and run["status"] == "deleting unreferenced blobs"
+        assert 0 < run["blobs_deleted"] < 10
+        with pytest.raises(TypeError, match="unknown GC rate"):
+            sim.gc_rates(delete_per_second=1)
+        with pytest.raises(Invalid):
+            sim.gc_rates(scan_manifests_per_second=0)
+        sim.reset()
+        assert sim.gc_rates() == defaults
