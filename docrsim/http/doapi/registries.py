@@ -121,9 +121,13 @@ def validate_name(sim, now):
 
 
 # -- docker credentials -------------------------------------------------------------------------
+# DO sets no upper bound; a century keeps every expiry a representable instant.
+MAX_EXPIRY_SECONDS = 100 * 365 * 86400
+
+
 def _docker_credentials(sim, now, registry_name: str | None):
     read_write = params.boolean(request.args, "read_write", False)
-    expiry_seconds = params.integer(request.args, "expiry_seconds", 0, minimum=0)
+    expiry_seconds = params.integer(request.args, "expiry_seconds", 0, minimum=0, maximum=MAX_EXPIRY_SECONDS)
     if read_write:
         # Push rights are an update of the registry: the token needs that scope too.
         current_app.config["DOCRSIM_TOKENS"].require(bearer_token(), UPDATE)

@@ -1,0 +1,76 @@
+"""Schema fuzzing: schemathesis generates requests for every operation of our OpenAPI document
+(the DO API, the token service and the control API) and checks each answer against it.
+
+Each example starts from the same world (the small-app scenario plus an active garbage
+collection on a second registry), so the generated requests meet real registries,
+repositories, tags, manifests and runs as often as names that do not exist. No fault rule is
+ever left armed: a generated ``POST /_docrsim/faults`` may add one, but the world is reset
+before the next request, so none acts.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis import checks
+
+from tests.conftest import start_live
+from tests.reliability import worlds
+from tests.spec_conformance import SPEC_PATH
+
+schema = schemathesis.openapi.from_path(SPEC_PATH)
+
+# What the server must never do, whatever it is sent: answer 5xx (no fault is armed, so the
+# documented 500/503 cannot legitimately happen), answer a status or a body the document does
+# not describe, or leave out a documented header.
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+    checks.response_schema_conformance,
+]
+
+# 54 operations at 25 examples each (plus schemathesis's own coverage cases) keep the module
+# to about a minute and a half; a profile asking for many more examples (nightly) gets 200.
+EXAMPLES_PER_OPERATION = 25 if settings.default.max_examples <= 100 else 200
+
+
+@pytest.fixture(scope="module")
+def world():
+    live = start_live()
+    live.sim.import_state(worlds.fuzz_world()[0])
+    yield live
+    live.http.close()
+    live.server.stop()
+
+
+def test_the_fuzzed_document_is_the_one_the_api_host_serves(world):
+    served = world.http.get(world.url("/openapi.json"))
+    assert served.status_code == 200
+    assert served.json() == schema.raw_schema
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    """Half of the time, name something the world holds instead of a random string."""
+    path_parameters = path_parameters or {}
+    known = {name: st.sampled_from(values) for name, values in worlds.fuzz_world()[1].items()
+             if name in path_parameters}
+    if not known:
+        return st.just(path_parameters)
+    return st.fixed_dictionaries(
+        {name: (st.one_of(st.just(value), known[name]) if name in known else st.just(value))
+         for name, value in path_parameters.items()}
+    )
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+def test_every_operation_conforms(case, world):
+    world.sim.import_state(worlds.fuzz_world()[0])
+    world.server.api_app.config["DOCRSIM_RATELIMIT"].clear()
+    case.call_and_validate(base_url=world.api_url, headers={"Authorization": "Bearer dop_v1_fuzz"}, checks=CHECKS)
