@@ -54,7 +54,7 @@ OCI_OPERATION_IDS = {
 
 # DO's error ids, and the OCI codes docker's distribution uses, for the statuses a fault gives.
 _DO_ERRORS = {
-    429: ("too_many_requests", "API Rate limit exceeded."),
+    429: ("too_many_requests", "API rate limit exceeded."),
     500: ("server_error", "Unexpected server-side error"),
     503: ("service_unavailable", "The service is temporarily unavailable."),
 }

@@ -71,7 +71,7 @@ def test_a_429_storm_then_success(app):
     reset_at = str(int(app.sim.now().timestamp()) + 1)
     for _ in range(3):
         answer = app.http.get(app.url(BASE))
-        assert_do_error(answer, 429, "too_many_requests", "API Rate limit exceeded.")
+        assert_do_error(answer, 429, "too_many_requests", "API rate limit exceeded.")
         assert answer.headers["ratelimit-limit"] == "5000"
         assert answer.headers["ratelimit-remaining"] == "0"
         assert answer.headers["ratelimit-reset"] == reset_at
