@@ -7,8 +7,11 @@ from the current links, never stored, so they cannot go stale.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from docrsim.core.store import Manifest, RegistryContent, Repository
+
+_DIGEST = attrgetter("digest")
 
 
 def referenced_blobs(content: RegistryContent) -> set[str]:
@@ -33,9 +36,10 @@ def protected_manifests(content: RegistryContent, repo: Repository) -> set[str]:
     Reachable means tagged, a child of a reachable index, or a referrer (``subject``) of a
     reachable manifest. Everything else in the repository is untagged garbage.
     """
+    manifests, links = content.manifests, repo.manifests
     referrers: dict[str, list[str]] = {}
-    for digest in repo.manifests:
-        subject = content.manifests[digest].parsed.subject
+    for digest in links:
+        subject = manifests[digest].parsed.subject
         if subject is not None:
             referrers.setdefault(subject.digest, []).append(digest)
 
@@ -43,11 +47,14 @@ def protected_manifests(content: RegistryContent, repo: Repository) -> set[str]:
     pending = [t.manifest_digest for t in repo.tags.values()]
     while pending:
         digest = pending.pop()
-        if digest in reached or digest not in repo.manifests:
+        if digest in reached or digest not in links:
             continue
         reached.add(digest)
-        pending.extend(child.digest for child in content.manifests[digest].parsed.children)
-        pending.extend(referrers.get(digest, ()))
+        children = manifests[digest].parsed.children
+        if children:
+            pending.extend(map(_DIGEST, children))
+        if referrers and digest in referrers:
+            pending.extend(referrers[digest])
     return reached
 
 
