@@ -12,6 +12,7 @@ from operator import attrgetter
 from docrsim.core.store import Manifest, RegistryContent, Repository
 
 _DIGEST = attrgetter("digest")
+_SIZE = attrgetter("size")
 
 
 def referenced_blobs(content: RegistryContent) -> set[str]:
@@ -93,11 +94,17 @@ def manifest_sizes(content: RegistryContent, manifest: Manifest, _seen: frozense
             compressed += sizes.compressed
             uncompressed += sizes.uncompressed
         return ManifestSizes(compressed, uncompressed)
-    compressed = sum(ref.size for ref in parsed.blob_references)
-    uncompressed = sum(
-        content.blobs.uncompressed_size(ref.digest) if ref.digest in content.blobs else ref.size
-        for ref in parsed.blob_references
-    )
+    refs = parsed.blob_references
+    sizes = tuple(map(_SIZE, refs))
+    compressed = sum(sizes)
+    blobs = content.blobs
+    if blobs._uncompressed:
+        uncompressed = sum(blobs.uncompressed_size(ref.digest) if ref.digest in blobs else ref.size for ref in refs)
+    else:
+        # No blob declares an uncompressed size (the usual case): each counts its stored size,
+        # or the descriptor's when the registry does not hold it. Looked up in C, as listings
+        # weigh every manifest on the page.
+        uncompressed = sum(map(blobs._sizes.get, map(_DIGEST, refs), sizes))
     return ManifestSizes(compressed, uncompressed)
 
 
