@@ -11,6 +11,7 @@ from docrsim.http import doapi, observe
 from docrsim.http.control import control
 from docrsim.http.endpoints import Endpoints
 from docrsim.http.errors import do_error_response, render_do_error
+from docrsim.http.limits import SCENARIO_BODY_LIMIT
 from docrsim.http.openapi import openapi
 from docrsim.http.ratelimit import RateLimitCounter
 from docrsim.http.token_service import token_service
@@ -21,7 +22,8 @@ _HTTP_ERROR_MESSAGES = {
     404: "The resource you requested could not be found.",
     405: "The method is not allowed for the requested URL.",
 }
-MAX_BODY_BYTES = 16 * 1024 * 1024
+# For any body no endpoint sets its own limit for (see docrsim.http.limits).
+MAX_BODY_BYTES = SCENARIO_BODY_LIMIT
 
 
 def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), tokens: TokenPolicy | None = None) -> Flask:

@@ -10,6 +10,7 @@ from docrsim.core.clock import format_instant, parse_instant
 from docrsim.core.errors import DomainError, Invalid
 from docrsim.core.gc import Rates
 from docrsim.http.body import json_object
+from docrsim.http.limits import SCENARIO_BODY_LIMIT, STATE_BODY_LIMIT
 from docrsim.scenarios import ScenarioError, apply
 
 control = Blueprint("control", __name__, url_prefix="/_docrsim")
@@ -51,16 +52,11 @@ def set_clock():
     return jsonify(_clock_body())
 
 
-# A saved world carries its blobs' bytes, so it may far outweigh any DO API request body.
-STATE_BODY_LIMIT = 1024 * 1024 * 1024
-
-
 @control.post("/reset")
 def reset():
     """Back to the start-up scenarios, to the scenario given as ``fixture``, or to the world
     an export (``GET /_docrsim/state``) saved, given as ``state``."""
-    request.max_content_length = STATE_BODY_LIMIT
-    body = json_object(request, allowed={"fixture", "state"}, optional=True)
+    body = json_object(request, allowed={"fixture", "state"}, optional=True, limit=STATE_BODY_LIMIT)
     if len(body) > 1:
         raise Invalid("give at most one of 'fixture' or 'state'")
     sim = _sim()
@@ -98,7 +94,7 @@ def restore(sim, documents, sources=None) -> None:
 
 @control.post("/fixtures")
 def load_fixture():
-    body = json_object(request)
+    body = json_object(request, limit=SCENARIO_BODY_LIMIT)
     names = apply(_sim(), body)
     return jsonify({"registries": names}), 201
 

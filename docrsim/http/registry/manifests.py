@@ -10,12 +10,14 @@ from docrsim.core import content as media
 from docrsim.core import distribution
 from docrsim.core.errors import DomainError, NotFound
 from docrsim.core.store import MissingReference, validate_tag
+from docrsim.http.body import BodyTooLarge, read_body
+from docrsim.http.limits import MANIFEST_BODY_LIMIT
 from docrsim.http.registry import auth
 from docrsim.http.registry.errors import OciError, from_domain
 from docrsim.http.registry.names import known_registry, known_repository, parse_digest, parse_name
 
 manifests = Blueprint("manifests", __name__)
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_MANIFEST_BYTES = MANIFEST_BODY_LIMIT
 
 
 def _sim():
@@ -84,11 +86,10 @@ def fetch_manifest(name, reference):
 def push_manifest(name, reference):
     sim = _sim()
     registry, repository = parse_name(name)
-    if request.content_length is not None and request.content_length > MAX_MANIFEST_BYTES:
-        raise OciError("SIZE_INVALID", f"manifests are limited to {MAX_MANIFEST_BYTES} bytes", status=413)
-    raw = request.get_data(cache=False)
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise OciError("SIZE_INVALID", f"manifests are limited to {MAX_MANIFEST_BYTES} bytes", status=413)
+    try:
+        raw = read_body(request, MAX_MANIFEST_BYTES)  # a chunked body too: never more held
+    except BodyTooLarge:
+        raise OciError("SIZE_INVALID", f"manifests are limited to {MAX_MANIFEST_BYTES} bytes", status=413) from None
     declared = (request.mimetype or None)
     tag = expected = None
     if _is_digest(reference):
