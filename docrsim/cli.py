@@ -54,8 +54,11 @@ def _fail(message: str) -> None:
               help="Keep the world in this file: load it at start if it exists (the fixtures then only "
                    "set what a reset returns to), save it on Ctrl-C or SIGTERM.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
+@click.option("--server", "wsgi_server", type=click.Choice(["werkzeug", "waitress"]), default="werkzeug",
+              show_default=True, help="WSGI server carrying both hosts: werkzeug (a thread per connection) or "
+                                      "waitress (an I/O loop and a thread pool; pip install waitress).")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
-          gc_delete_rate, state_file, verbose):
+          gc_delete_rate, state_file, verbose, wsgi_server):
     """Run the API host and the registry host until interrupted."""
     from docrsim.core.clock import make_clock, parse_instant
     from docrsim.core.credentials import TokenPolicy
@@ -87,7 +90,9 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     python_gc.freeze()
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
-                        baseline=documents, tokens=tokens, verbose=verbose)
+                        baseline=documents, tokens=tokens, verbose=verbose, server=wsgi_server)
+    except ImportError as exc:
+        _fail(f"--server {wsgi_server} needs a package that is not installed ({exc.name}): pip install {exc.name}")
     except OSError as exc:
         _fail(f"cannot listen on {host}: {exc.strerror or exc}")
 
