@@ -13,6 +13,7 @@ from docrsim.http.endpoints import Endpoints
 from docrsim.http.errors import do_error_response, render_do_error
 from docrsim.http.limits import SCENARIO_BODY_LIMIT
 from docrsim.http.openapi import openapi
+from docrsim.http.panel import panel
 from docrsim.http.ratelimit import RateLimitCounter
 from docrsim.http.token_service import token_service
 from docrsim.http.rawpath import RawPathMiddleware
@@ -44,6 +45,7 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
     app.register_blueprint(observe.observe)
     app.register_blueprint(openapi)
     app.register_blueprint(token_service)
+    app.register_blueprint(panel)  # the control panel at /
     doapi.register(app)
 
     @app.before_request
