@@ -20,11 +20,15 @@ install: $(BIN)/docrsim
 run: install
 	$(BIN)/docrsim serve $(ARGS)
 
-# skopeo is the real registry client the tests push and pull with.
+# skopeo is the real registry client the tests push and pull with; chromium is the browser
+# the control panel's tests drive (through Playwright, which never downloads one here).
 system-tools:
 	@command -v skopeo >/dev/null 2>&1 || { \
 	  echo "installing skopeo with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: install system-tools
 	DOCRSIM_REQUIRE_TOOLS=1 HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/python -m pytest $(PYTEST_ARGS)
