@@ -73,9 +73,7 @@ class _Waitress:
 
         sock = _bind(host, port)
         self.port = sock.getsockname()[1]
-        # A short loop timeout keeps stop() quick, as werkzeug's poll interval does.
-        self._server = create_server(app, map={}, sockets=[sock], threads=WAITRESS_THREADS, ident="docrsim",
-                                     asyncore_loop_timeout=0.05)
+        self._server = create_server(app, map={}, sockets=[sock], threads=WAITRESS_THREADS, ident="docrsim")
         self._done = threading.Event()
 
     def serve(self) -> None:
