@@ -130,13 +130,14 @@ class Docrsim:
             self.process.wait()
 
 
-def docrsim_servers() -> list[str]:
-    servers = ["werkzeug"]
-    try:
-        import waitress  # noqa: F401
-        servers.append("waitress")
-    except ImportError:
-        skip("docrsim on waitress", "waitress is not installed (pip install -e '.[bench]')")
+def docrsim_servers(args) -> list[str]:
+    servers = [name.strip() for name in args.servers.split(",")]
+    if "waitress" in servers:
+        try:
+            import waitress  # noqa: F401
+        except ImportError:
+            skip("docrsim on waitress", "waitress is not installed (pip install -e '.[bench]')")
+            servers.remove("waitress")
     return servers
 
 
@@ -287,7 +288,7 @@ def api_section(args, results: list) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         fixture = Path(scratch) / "bench.yaml"
         fixture.write_text(json.dumps(scenario))  # JSON is YAML
-        for server in docrsim_servers():
+        for server in docrsim_servers(args):
             sim = Docrsim("--fixture", str(fixture), server=server)
             try:
                 port = int(sim.api.rsplit(":", 1)[1])
@@ -394,7 +395,7 @@ def registry_section(args, results: list) -> None:
         image_bytes = sum(p.stat().st_size for p in (source / "blobs" / "sha256").iterdir())
         print(f"image: {image_bytes / 1e6:.1f} MB in {layers} layers", flush=True)
         figures = {}
-        for server in docrsim_servers():
+        for server in docrsim_servers(args):
             sim = Docrsim(server=server)
             try:
                 sim.call("POST", "/v2/registries", {"name": "bench"})
@@ -713,6 +714,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="api,registry,gc,overhead", help="comma-separated sections to run")
     parser.add_argument("--quick", action="store_true", help="fewer requests and repeats, a 40 MB image")
+    parser.add_argument("--servers", default="werkzeug,waitress", help="WSGI servers to run docrsim on")
     parser.add_argument("--requests", type=int, default=200, help="requests per client per API figure (8 clients)")
     parser.add_argument("--seconds", type=float, default=15, help="time limit of each API load run")
     parser.add_argument("--layer-mib", type=int, default=40, help="size of each of the image's 5 layers")
