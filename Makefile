@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # Property tests run a fixed, derandomised set of examples unless told otherwise.
 HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: run test install system-tools clean
+.PHONY: run test install system-tools clean bench
 
 $(BIN)/docrsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,22 @@ system-tools:
 
 test: install system-tools
 	DOCRSIM_REQUIRE_TOOLS=1 HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks against their peers (benchmarks/README.md): moto and waitress from the bench
+# extra; skopeo and Debian's docker-registry with apt-get when missing and possible (a peer
+# that cannot be had is skipped by the script with a line saying so).
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@for tool in skopeo docker-registry; do \
+	  command -v $$tool >/dev/null 2>&1 && continue; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $$tool with apt-get"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null; } \
+	      || echo "could not install $$tool; its figures will be skipped"; \
+	  else echo "$$tool is missing and apt-get needs root; its figures will be skipped"; fi; \
+	done
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
