@@ -280,3 +280,25 @@ def test_empty_garbage_through_the_drain_cancel_and_history(scenario, panel):
     expect(page.locator("#history details").first).to_contain_text("unreferenced blobs only")
     view.shot("second-run-succeeded")
     assert view.errors == []
+
+
+def test_a_run_started_elsewhere_updates_on_the_page_by_itself(scenario, panel):
+    live = scenario("small-app")
+    started = live.http.post(live.url("/v2/registries/acme/garbage-collection"), json={"type": WITH_UNTAGGED})
+    assert started.status_code == 201
+    view = panel(live)
+    page = view.open()
+    gc = page.locator("#gc")
+    expect(gc).to_contain_text("requested")
+    expect(page.locator("#banner")).to_contain_text("acme is read-only")
+    view.shot("run-started-by-a-client")
+
+    # Another client moves the clock; the page polls while a run is active and catches up.
+    live.http.post(live.url("/_docrsim/clock"), json={"until_idle": True}).raise_for_status()
+    expect(gc).to_contain_text("The last garbage collection succeeded", timeout=15_000)
+    expect(page.locator("#banner")).to_be_empty()
+    expect(page.locator("#clock-now")).not_to_have_text("2026-01-01 00:00:00 UTC")
+    ended = runs(live, "acme")[0]
+    expect(gc).to_contain_text(f"{ended['blobs_deleted']} blobs deleted")
+    view.shot("caught-up")
+    assert view.errors == []
