@@ -635,11 +635,12 @@ def overhead_section(args, results: list) -> None:
     from docrsim.core.state import Simulation
     from docrsim.scenarios import apply, library
 
-    starts, imports = [], []
+    starts, imports, readies = [], [], []
     for _ in range(args.runs):
         out = subprocess.run([sys.executable, "-c", START_PROBE], capture_output=True, text=True, timeout=60, cwd=ROOT)
         imported, ready = map(float, out.stdout.split())
         imports.append(imported * 1000)
+        readies.append(ready * 1000)
         starts.append((imported + ready) * 1000)
     resets_small, resets_empty = [], []
     simulator = Simulator(fixture="small-app").start()
@@ -668,6 +669,7 @@ def overhead_section(args, results: list) -> None:
     rows = [
         ("Simulator start in a fresh process (import + start)", starts, 300),
         ("  of which `from docrsim import Simulator`", imports, None),
+        ("  of which `Simulator().start()`", readies, None),
         ("Simulator reset, small-app", resets_small, 5),
         ("Simulator reset, empty world", resets_empty, 5),
         ("load synthetic-10k (10,000 manifests) into a new world", loads, None),
