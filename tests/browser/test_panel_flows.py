@@ -302,3 +302,41 @@ def test_a_run_started_elsewhere_updates_on_the_page_by_itself(scenario, panel):
     expect(gc).to_contain_text(f"{ended['blobs_deleted']} blobs deleted")
     view.shot("caught-up")
     assert view.errors == []
+
+
+def test_keyboard_only(scenario, panel):
+    live = scenario("small-app")
+    view = panel(live)
+    page = view.open()
+    # The first Tab reaches the skip link, which jumps past the clock bar.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the registry")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="acme")).to_be_focused()
+
+    # Empty garbage by keyboard: the window takes focus, Escape closes it and focus comes back.
+    empty = page.get_by_role("button", name="Empty garbage")
+    empty.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Empty garbage")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Delete untagged manifests")).to_be_focused()
+    view.shot("dialog-by-keyboard")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(empty).to_be_focused()
+
+    # Expand a repository and open a version's menu without a mouse.
+    expand = page.get_by_role("button", name="Versions of web")
+    expand.focus()
+    page.keyboard.press("Enter")
+    expect(expand).to_have_attribute("aria-expanded", "true")
+    menu = versions_of(page, "web").get_by_role("button", name="More actions").first
+    menu.focus()
+    page.keyboard.press("Enter")
+    expect(versions_of(page, "web").get_by_role("button", name="Delete Digest").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_focused()
+    assert runs(live, "acme") == []
+    assert view.errors == []

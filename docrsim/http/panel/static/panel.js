@@ -40,8 +40,15 @@ const repositoryPath = (repository, rest) => registryPath(`/repositories/${encod
 // nothing in them.
 async function refresh() {
   const started = performance.now();
-  const response = await fetch(location.href, { headers: { Accept: "text/html" } });
-  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  let fresh;
+  try {
+    const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+    fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  } catch (error) {
+    document.getElementById("clock-status").textContent = `Cannot reach docrsim: ${error.message}`;
+    schedulePoll();
+    return;
+  }
   const focusedId = document.activeElement && document.activeElement.id;
   const openDetails = [...document.querySelectorAll("details[open][id]")].map((d) => d.id);
   for (const next of fresh.querySelectorAll("[data-live][id]")) {
