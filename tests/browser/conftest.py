@@ -32,6 +32,8 @@ browser_required = pytest.mark.skipif(
 def browser():
     from playwright.sync_api import sync_playwright
 
+    if not HAVE_CHROMIUM:  # only reached when DOCRSIM_REQUIRE_TOOLS asks for the browser tests
+        pytest.fail(f"chromium is required but {CHROMIUM} does not exist (make system-tools installs it)")
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield instance
