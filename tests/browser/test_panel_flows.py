@@ -215,6 +215,7 @@ def test_empty_garbage_through_the_drain_cancel_and_history(scenario, panel):
     run = runs(live, "shop")[0]
     assert run["type"] == WITH_UNTAGGED
     expect(gc).to_contain_text("requested")
+    expect(page.get_by_role("link", name="History")).to_contain_text("(1)")
     expect(page.locator("#banner")).to_contain_text("shop is read-only")
     expect(page.get_by_role("button", name="Cancel Garbage Collection")).to_be_focused()
     view.shot("requested")
