@@ -30,6 +30,12 @@ from docrsim.http.registry.errors import OciError, render
 observe = Blueprint("observe", __name__, url_prefix="/_docrsim")
 
 CONTROL_PATHS = ("/_docrsim/", "/openapi.json")
+PANEL_PAGE = "/"  # the control panel's page; its other routes live under /_docrsim/
+
+
+def is_docrsim_own(path: str) -> bool:
+    """docrsim's own endpoints: never faulted, journaled only for those who ask."""
+    return path == PANEL_PAGE or path.startswith(CONTROL_PATHS)
 
 # The registry host has no operationIds of its own: these name its routes, by Flask endpoint
 # and method, for the journal and for fault rules.
@@ -96,7 +102,7 @@ def _faultable_operation_ids() -> frozenset[str]:
     """Every operation a fault rule can name: the API host's, but for docrsim's own, and the
     registry host's."""
     api = {operation["operationId"]
-           for path, item in document()["paths"].items() if not path.startswith(CONTROL_PATHS)
+           for path, item in document()["paths"].items() if not is_docrsim_own(path)
            for method, operation in item.items() if isinstance(operation, dict) and "operationId" in operation}
     return frozenset(api | set(OCI_OPERATION_IDS.values()))
 
@@ -124,7 +130,7 @@ def install(app: Flask, host: str) -> None:
     def arrive():
         sim = _sim()
         path = raw_path(request.environ)
-        control = host == "api" and path.startswith(CONTROL_PATHS)
+        control = host == "api" and is_docrsim_own(path)
         op = operation_id()
         with sim.lock:
             # The journal that numbered the request writes it: one a reset replaced meanwhile

@@ -158,6 +158,8 @@ def test_control_calls_are_never_faulted(app):
     add_fault(app, status=503)  # matches every request the rules see
     assert app.http.get(app.url("/_docrsim/clock")).status_code == 200
     assert app.http.get(app.url("/openapi.json")).status_code == 200
+    assert app.http.get(app.url("/")).status_code == 200  # the control panel's page
+    assert app.http.get(app.url("/_docrsim/journal")).json()["entries"] == []  # none of them journaled
     assert_do_error(app.http.get(app.url("/v2/registries")), 503, "service_unavailable")
     assert_do_error(app.http.get(app.url("/v2/registry/auth")), 503, "service_unavailable")
 
