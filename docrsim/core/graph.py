@@ -13,6 +13,8 @@ from docrsim.core.store import Manifest, RegistryContent, Repository
 
 _DIGEST = attrgetter("digest")
 _SIZE = attrgetter("size")
+_SUBJECT = attrgetter("parsed.subject")
+_CHILDREN = attrgetter("parsed.children")
 
 
 def referenced_blobs(content: RegistryContent) -> set[str]:
@@ -38,14 +40,19 @@ def protected_manifests(content: RegistryContent, repo: Repository) -> set[str]:
     reachable manifest. Everything else in the repository is untagged garbage.
     """
     manifests, links = content.manifests, repo.manifests
+    tagged = {t.manifest_digest for t in repo.tags.values()}
     referrers: dict[str, list[str]] = {}
-    for digest in links:
-        subject = manifests[digest].parsed.subject
-        if subject is not None:
-            referrers.setdefault(subject.digest, []).append(digest)
+    if any(map(_SUBJECT, map(manifests.__getitem__, links))):
+        for digest in links:
+            subject = manifests[digest].parsed.subject
+            if subject is not None:
+                referrers.setdefault(subject.digest, []).append(digest)
+    elif not any(map(_CHILDREN, map(manifests.__getitem__, tagged.intersection(links)))):
+        # No referrers and no tagged index: what the tags name is all that is reachable.
+        return tagged.intersection(links)
 
     reached: set[str] = set()
-    pending = [t.manifest_digest for t in repo.tags.values()]
+    pending = list(tagged)
     while pending:
         digest = pending.pop()
         if digest in reached or digest not in links:
