@@ -28,7 +28,8 @@ MAX_BODY_BYTES = SCENARIO_BODY_LIMIT
 
 
 def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), tokens: TokenPolicy | None = None) -> Flask:
-    app = Flask("docrsim.api")
+    # No static folder: Flask would otherwise serve ./static of whatever directory docrsim runs in.
+    app = Flask("docrsim.api", static_folder=None)
     app.config.update(
         DOCRSIM_SIM=sim,
         DOCRSIM_TOKENS=tokens or TokenPolicy(),

@@ -17,7 +17,7 @@ API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
 
 
 def create_registry_app(sim, *, endpoints: Endpoints | None = None) -> Flask:
-    app = Flask("docrsim.registry")
+    app = Flask("docrsim.registry", static_folder=None)  # nothing of the working directory is served
     # Blob bodies are streamed, never read whole, so no global body limit applies here.
     app.config.update(DOCRSIM_SIM=sim, DOCRSIM_ENDPOINTS=endpoints or Endpoints(), MAX_CONTENT_LENGTH=None)
     app.json.sort_keys = False
