@@ -8,6 +8,11 @@ from typing import Callable
 
 from flask import Flask, current_app, request
 
+from docrsim.http.body import read_body
+from docrsim.http.limits import JSON_BODY_LIMIT
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -40,6 +45,8 @@ def operation(operation_id: str, method: str, rule: str, *scopes: str):
         @functools.wraps(fn)
         def view(**path_params):
             current_app.config["DOCRSIM_TOKENS"].require(bearer_token(), *scopes)
+            if request.method in _BODY_METHODS:
+                read_body(request, JSON_BODY_LIMIT)  # too long is 413 before anything else is judged
             sim = current_app.config["DOCRSIM_SIM"]
             with sim.transaction() as now:
                 return fn(sim, now, **path_params)

@@ -220,5 +220,9 @@ def cancel_upload(name, uuid):
 
 @blobs.delete("/v2/<path:name>/blobs/<digest>")
 def delete_blob(name, digest):
-    # DOCR frees storage only through garbage collection.
+    # Authorised as a write to the repository, so nothing answers without a fitting token;
+    # then refused: DOCR frees storage only through garbage collection.
+    sim = _sim()
+    with sim.transaction() as now:
+        auth.require(sim, now, "repository", name, "push", challenge_actions="pull,push")
     raise OciError("UNSUPPORTED", "blobs are deleted by garbage collection, not directly")
