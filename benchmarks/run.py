@@ -378,6 +378,13 @@ def copy_round_trip(host: str, pid: int, source: Path, back: Path, creds: list[s
     return {"in": copy_in, "out": copy_out, "growth": memory(pid, "VmHWM") - before}
 
 
+def median_trip(trips: list[dict]) -> dict:
+    """Median copy times and memory growth of several round trips, with every trip kept."""
+    return {"in": statistics.median(t["in"] for t in trips), "out": statistics.median(t["out"] for t in trips),
+            "growth": statistics.median(t["growth"] for t in trips), "same": all(t["same"] for t in trips),
+            "trips": trips}
+
+
 def registry_section(args, results: list) -> None:
     print("\n== registry host: skopeo copy of a 5-layer image, in and out ==", flush=True)
     if shutil.which("skopeo") is None:
@@ -396,41 +403,54 @@ def registry_section(args, results: list) -> None:
         print(f"image: {image_bytes / 1e6:.1f} MB in {layers} layers", flush=True)
         figures = {}
         for server in docrsim_servers(args):
-            sim = Docrsim(server=server)
-            try:
-                sim.call("POST", "/v2/registries", {"name": "bench"})
-                auths = sim.call("GET", "/v2/registries/bench/docker-credentials?read_write=true")["auths"]
-                (host, entry), = auths.items()
-                creds = base64.b64decode(entry["auth"]).decode()
-                back = scratch / f"back-{server}"
-                figure = copy_round_trip(host, sim.process.pid, source, back, [creds], args.copy_timeout)
-                figure["same"] = tagged_digest(back, "v1") == tagged_digest(source, "v1")
-                figures[f"docrsim ({server})"] = figure
-            finally:
-                sim.stop()
+            # Each copy goes to a fresh server (a second push of the same image would skip its
+            # blobs); the median of --copies round trips, one for a server that is not the default.
+            trips = []
+            for trip in range(args.copies if server == "werkzeug" else 1):
+                sim = Docrsim(server=server)
+                try:
+                    sim.call("POST", "/v2/registries", {"name": "bench"})
+                    auths = sim.call("GET", "/v2/registries/bench/docker-credentials?read_write=true")["auths"]
+                    (host, entry), = auths.items()
+                    creds = base64.b64decode(entry["auth"]).decode()
+                    back = scratch / f"back-{server}-{trip}"
+                    figure = copy_round_trip(host, sim.process.pid, source, back, [creds], args.copy_timeout)
+                    figure["same"] = tagged_digest(back, "v1") == tagged_digest(source, "v1")
+                    trips.append(figure)
+                finally:
+                    sim.stop()
+                shutil.rmtree(back, ignore_errors=True)
+            figures[f"docrsim ({server})"] = median_trip(trips)
         binary = shutil.which("docker-registry")
         if binary is None:
             skip("docker-registry (registry peer)", "not installed (apt-get install docker-registry)")
         else:
-            port = free_port()
-            root = scratch / "distribution"
-            root.mkdir()
-            peer = subprocess.Popen([binary, "serve", str(registry_config(root, port))],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_http(f"http://{LOCAL}:{port}/v2/")
-                back = scratch / "back-distribution"
-                figure = copy_round_trip(f"{LOCAL}:{port}", peer.pid, source, back, [], args.copy_timeout)
-                figure["same"] = tagged_digest(back, "v1") == tagged_digest(source, "v1")
-                figures["docker-registry"] = figure
-            finally:
-                peer.terminate()
-                peer.wait(timeout=20)
+            trips = []
+            for trip in range(args.copies):
+                port = free_port()
+                root = scratch / f"distribution-{trip}"
+                root.mkdir()
+                peer = subprocess.Popen([binary, "serve", str(registry_config(root, port))],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    wait_http(f"http://{LOCAL}:{port}/v2/")
+                    back = scratch / f"back-distribution-{trip}"
+                    figure = copy_round_trip(f"{LOCAL}:{port}", peer.pid, source, back, [], args.copy_timeout)
+                    figure["same"] = tagged_digest(back, "v1") == tagged_digest(source, "v1")
+                    trips.append(figure)
+                finally:
+                    peer.terminate()
+                    peer.wait(timeout=20)
+                shutil.rmtree(root, ignore_errors=True)
+                shutil.rmtree(back, ignore_errors=True)
+            figures["docker-registry"] = median_trip(trips)
     peer = figures.get("docker-registry")
-    print(f"{'server':22} {'copy in s':>9} {'copy out s':>10} {'RSS growth MB':>13} {'x image':>7}  digest")
+    print(f"{'server (median of trips)':24} {'copy in s':>9} {'copy out s':>10} {'RSS growth MB':>13} {'x image':>7}  "
+          f"digest   every trip in/out s")
     for name, f in figures.items():
-        print(f"{name:22} {f['in']:9.2f} {f['out']:10.2f} {f['growth'] / 1e6:13.1f} {f['growth'] / image_bytes:7.2f}  "
-              f"{'identical' if f['same'] else 'DIFFERENT'}", flush=True)
+        every = ", ".join(f"{t['in']:.2f}/{t['out']:.2f}" for t in f["trips"])
+        print(f"{name:24} {f['in']:9.2f} {f['out']:10.2f} {f['growth'] / 1e6:13.1f} {f['growth'] / image_bytes:7.2f}  "
+              f"{'identical' if f['same'] else 'DIFFERENT'}  {every}", flush=True)
         if name == "docker-registry":
             continue
         row = {"section": "registry", "figure": "skopeo copy 200 MB", "docrsim_server": name,
@@ -724,6 +744,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per client per API figure (8 clients)")
     parser.add_argument("--seconds", type=float, default=15, help="time limit of each API load run")
     parser.add_argument("--layer-mib", type=int, default=40, help="size of each of the image's 5 layers")
+    parser.add_argument("--copies", type=int, default=3, help="round trips per registry (median reported)")
     parser.add_argument("--copy-timeout", type=float, default=300, help="time limit of each skopeo copy")
     parser.add_argument("--gc-fixture", default="synthetic-1m", help="scenario whose GC is measured")
     parser.add_argument("--gc-repeats", type=int, default=3)
@@ -731,7 +752,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
     if args.quick:
-        args.requests, args.seconds, args.layer_mib = 50, 5, 8
+        args.requests, args.seconds, args.layer_mib, args.copies = 50, 5, 8, 1
         args.gc_repeats, args.runs = 1, 3
         if args.gc_fixture == "synthetic-1m":
             args.gc_fixture = "synthetic-10k"
