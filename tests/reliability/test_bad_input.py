@@ -4,9 +4,9 @@ is exactly as it was.
 "Exactly" is the whole ``GET /_docrsim/state`` document, compared before and after. Nothing is
 left out of the comparison: request ids come from their own stream, which the state document
 does not hold, and every case's preparations (registry JWTs, an upload in progress) happen
-before the first reading. Only two cases list a field they may move, each with its reason:
-a monolithic upload draws its session's id before its bytes can be checked against the
-digest, so ``id_position`` moves by one.
+before the first reading. One case lists a field it may move, with its reason: a
+monolithic upload draws its session's id before its bytes can be checked against the digest,
+so ``id_position`` (how far the id generator has gone) moves past that one id.
 
 The state document does not hold uploads in progress, so the cases aimed at the open upload
 also check its offset, and whether it survives the refusal.
