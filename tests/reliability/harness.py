@@ -21,7 +21,7 @@ UPLOADED = b"12345"  # what the open upload holds when a case starts
 
 
 def reset(live: Live) -> None:
-    """Back to the fuzzing world, exactly (tokens issued before are refused after)."""
+    """Back to the fuzzing world, exactly (registry JWTs from before are refused after)."""
     live.sim.import_state(worlds.fuzz_world()[0])
     live.server.api_app.config["DOCRSIM_RATELIMIT"].clear()
 
@@ -51,7 +51,7 @@ def acme_credential(live: Live) -> tuple[str, str]:
 
 
 def _claims_for(live: Live, *, service: str, age: timedelta = timedelta(0), access=()) -> str:
-    """A genuinely signed JWT issued ``age`` ago for ``service`` (pull access only, so no
+    """A genuinely signed JWT granted ``age`` ago for ``service`` (pull access only, so no
     write token is recorded)."""
     sim = live.sim
     principal = Principal(API_TOKEN, None, False)
@@ -68,7 +68,7 @@ class Tokens:
     pull: str  # pull on acme/web
     wide: str  # pull and push on acme/web and acme/api
     acme_only: str  # from acme's credential, asked for beta/api too: only acme/web granted
-    expired: str  # pull on acme/web, issued a whole lifetime ago
+    expired: str  # pull on acme/web, granted a whole lifetime ago
     other_host: str  # pull on acme/web, for another registry host (audience)
     forged: str  # push's claims signed with another key
     unsigned: str  # push's claims with alg "none"

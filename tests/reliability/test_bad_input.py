@@ -5,7 +5,7 @@ is exactly as it was.
 left out of the comparison: request ids come from their own stream, which the state document
 does not hold, and every case's preparations (registry JWTs, an upload in progress) happen
 before the first reading. One case lists a field it may move, with its reason: a
-monolithic upload draws its session's id before its bytes can be checked against the digest,
+monolithic upload draws its upload's id before its bytes can be checked against the digest,
 so ``id_position`` (how far the id generator has gone) moves past that one id.
 
 The state document does not hold uploads in progress, so the cases aimed at the open upload
@@ -44,7 +44,7 @@ class Bad:
     jwt: str | None = "push"  # registry host: which harness.Tokens field to present, or None
     api_token: str | None = harness.API_TOKEN  # API host bearer token
     raw: bool = False  # send with http.client, so the path keeps its '..' segments
-    upload: str | None = None  # "kept" (offset unchanged) or "ended" (session gone)
+    upload: str | None = None  # "kept" (offset unchanged) or "ended" (the upload is gone)
     moves: frozenset = frozenset()
 
 
@@ -241,7 +241,7 @@ REGISTRY = [
     Bad("blob: deleted directly", "registry", "DELETE", f"/v2/acme/web/blobs/{MISSING}", 405, "UNSUPPORTED"),
     Bad("monolithic upload: mismatched digest", "registry", "POST", f"/v2/acme/web/blobs/uploads/?digest={MISSING}",
         400, "DIGEST_INVALID", b"these bytes hash to something else",
-        # The session's id is drawn before its bytes arrive to be checked.
+        # The upload's id is drawn before its bytes arrive to be checked.
         moves=frozenset({"id_position"})),
     Bad("monolithic upload: malformed digest", "registry", "POST", "/v2/acme/web/blobs/uploads/?digest=sha256:xyz", 400,
         "DIGEST_INVALID", b"bytes"),
@@ -337,18 +337,18 @@ def _send(live, case: Bad, path: str, bearer: str | None, known: dict):
         body = json.dumps(body).encode()
         headers.setdefault("Content-Type", "application/json")
     if case.host == "api":
-        base, session = live.api_url, live.http  # the API host's answers are checked against our OpenAPI
+        base, client = live.api_url, live.http  # the API host's answers are checked against our OpenAPI
         if case.api_token is not None:
             headers.setdefault("Authorization", f"Bearer {case.api_token}")
     else:
-        base, session = live.registry_url, requests.Session()
+        base, client = live.registry_url, requests
         if bearer is not None:
             headers.setdefault("Authorization", f"Bearer {bearer}")
     if case.raw:
         return harness.raw_request(base, case.method, path, body=body, headers=headers)
     if case.host == "api":
-        session.headers.pop("Authorization", None)  # only what the case sends
-    return session.request(case.method, base + path, data=body, headers=headers)
+        client.headers.pop("Authorization", None)  # only what the case sends
+    return client.request(case.method, base + path, data=body, headers=headers)
 
 
 def _header(answer, name: str) -> str | None:
