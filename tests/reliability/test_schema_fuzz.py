@@ -1,11 +1,14 @@
 """Schema fuzzing: schemathesis generates requests for every operation of our OpenAPI document
 (the DO API, the token service and the control API) and checks each answer against it.
 
-Each example starts from the same world (the small-app scenario plus an active garbage
-collection on a second registry), so the generated requests meet real registries,
-repositories, tags, manifests and runs as often as names that do not exist. No fault rule is
-ever left armed: a generated ``POST /_docrsim/faults`` may add one, but the world is reset
-before the next request, so none acts.
+Each example starts from the same world (see ``worlds.fuzz_world``: the small-app scenario
+beside a second registry with an active garbage collection, a docker credential, and one fault
+rule for a path no request has, so that deleting a fault finds one), and path parameters name
+what that world holds half of the time, so the generated requests meet real registries,
+repositories, tags, manifests and runs as often as names that do not exist.
+
+No fault ever acts, so a 5xx is always a failure: a generated ``POST /_docrsim/faults`` may add
+a rule, but the world is restored before the next request.
 """
 
 from __future__ import annotations
