@@ -87,6 +87,9 @@ def scenario():
 # wall-clock deadlines, which a busy CI machine would trip; locally the default profile keeps
 # exploring new examples on every run.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+# `HYPOTHESIS_PROFILE=nightly` explores far more: new examples each run, and the stateful
+# tests under tests/stateful raise their example, step and interleaving counts.
+settings.register_profile("nightly", deadline=None, print_blob=True, max_examples=2000, stateful_step_count=100)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # pytester runs small pytest sessions, as a user's suite would, to test the docrsim plugin.
