@@ -40,7 +40,7 @@ class Simulator:
         if start is not None and self._documents:
             self._documents[0] = {**self._documents[0], "clock": {"start": start_time}}
         self.sim = Simulation(clock=make_clock(clock, start), seed=seed, gc_rates=gc_rates)
-        restore(self.sim, self._documents)
+        restore(self.sim, self._documents, checked=True)  # library.documents checked them
         self._server = Server(self.sim, host=host, api_port=0, registry_port=0, baseline=self._documents)
         self._started = False
         self._start = self.sim.now()
@@ -100,7 +100,7 @@ class Simulator:
             with self.sim.lock:
                 if self.sim.clock.kind == "manual":
                     self.sim.clock.restart(self._start)
-                restore(self.sim, documents)
+                restore(self.sim, documents, checked=True)  # library.documents checked them
         self._server.api_app.config["DOCRSIM_RATELIMIT"].clear()
 
     def load(self, fixture) -> list[str]:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import yaml
-
 from docrsim.core.errors import Forbidden, Invalid, Unauthorized
 
 SCOPES = ("registry:read", "registry:create", "registry:update", "registry:delete")
@@ -26,6 +24,8 @@ class TokenPolicy:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "TokenPolicy":
+        import yaml  # only a token file needs it: not imported with docrsim
+
         try:
             document = yaml.safe_load(Path(path).read_text())
         except OSError as exc:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import jsonschema
-
 from docrsim.core import digests
 from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import Invalid
@@ -47,6 +45,8 @@ def check_shape(document) -> None:
         raise StateError(["(top level): a saved state is a JSON object"])
     if document.get("format") != FORMAT:
         raise StateError([f"format: expected {FORMAT!r}, not {document.get('format')!r}"])
+    import jsonschema  # only an import needs it: not imported with docrsim
+
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

@@ -67,21 +67,22 @@ def reset():
             raise Invalid("fixture must be a scenario document (a JSON object)")
         restore(sim, [body["fixture"]])
     else:
-        restore(sim, current_app.config["DOCRSIM_BASELINE"])
+        restore(sim, current_app.config["DOCRSIM_BASELINE"], checked=True)  # loaded at start
     current_app.config["DOCRSIM_RATELIMIT"].clear()
     return "", 204
 
 
-def restore(sim, documents, sources=None) -> None:
+def restore(sim, documents, sources=None, *, checked: bool = False) -> None:
     """Replace the world with the given scenarios, applied in order. ``sources`` names each
-    document (a file path) in the error of the one that fails."""
+    document (a file path) in the error of the one that fails; ``checked`` says they were
+    all loaded before, unchanged (see ``apply``)."""
     with sim.lock:
         if not documents:
             sim.reset()
             return
         for index, document in enumerate(documents):
             try:
-                apply(sim, document, replace=index == 0)
+                apply(sim, document, replace=index == 0, checked=checked)
             except ScenarioError as exc:
                 if sources is None:
                     raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -37,4 +39,10 @@ def documents(fixture) -> list[dict]:
     text = str(fixture)
     if isinstance(fixture, Path) or text.endswith((".yaml", ".yml", ".json")) or "/" in text:
         return [read_file(text)]
-    return [read_file(find(text))]
+    return [copy.deepcopy(_shipped(text))]  # a copy: the caller may change what it gets
+
+
+@lru_cache(maxsize=None)
+def _shipped(name: str) -> dict:
+    """A shipped scenario, read and checked once: tests reset to one by name again and again."""
+    return read_file(find(name))

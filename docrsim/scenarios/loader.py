@@ -14,9 +14,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 from docrsim.core import content as media
 from docrsim.core import digests
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Registry, name_problem
@@ -49,14 +46,20 @@ def _path(parts) -> str:
     return out
 
 
-class _ScenarioYamlLoader(yaml.SafeLoader):
-    """SafeLoader that leaves unquoted timestamps as the strings they were written as."""
+# PyYAML and jsonschema are imported where a scenario is read or checked, not when docrsim is:
+# a Simulator that starts empty, or resets to scenarios it has already checked, needs neither.
+@lru_cache(maxsize=1)
+def _yaml_loader():
+    """A SafeLoader that leaves unquoted timestamps as the strings they were written as."""
+    import yaml
 
+    class ScenarioYamlLoader(yaml.SafeLoader):
+        yaml_implicit_resolvers = {
+            first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
 
-_ScenarioYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    return ScenarioYamlLoader
 
 
 @lru_cache(maxsize=1)
@@ -72,8 +75,10 @@ def read_file(path: str | Path) -> dict:
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError([f"cannot read the file: {exc.strerror or exc}"], str(path)) from None
+    import yaml
+
     try:
-        document = yaml.load(text, Loader=_ScenarioYamlLoader)
+        document = yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -88,6 +93,8 @@ def read_file(path: str | Path) -> dict:
 
 def validate(document) -> None:
     """Check a document against the scenario schema; raise ScenarioError naming each path."""
+    import jsonschema
+
     if document is None:
         raise ScenarioError(["the scenario is empty"])
     validator = jsonschema.Draft202012Validator(schema())
@@ -96,7 +103,10 @@ def validate(document) -> None:
         raise ScenarioError([_describe(e) for e in errors])
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error) -> str:
+    """One line for a jsonschema ValidationError."""
+    import jsonschema
+
     where = _path(error.absolute_path) or "(top level)"
     if error.validator == "oneOf" and error.schema is schema()["$defs"]["blob"]:
         return f"{where}: a blob needs exactly one of 'content', 'base64' or 'size'"
@@ -108,13 +118,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {best.message}"
 
 
-def apply(sim: Simulation, document, *, replace: bool = False) -> list[str]:
+def apply(sim: Simulation, document, *, replace: bool = False, checked: bool = False) -> list[str]:
     """Validate ``document`` and add what it describes to ``sim``; return the registry names.
 
     With ``replace`` the simulation is reset first and the manual clock moves to the
     scenario's start. Raises ScenarioError (nothing changed) or Conflict (a registry exists).
+    ``checked`` skips the schema check for a document docrsim holds and has loaded before (a
+    start-up scenario applied again on reset): the check is most of a small reset's cost.
     """
-    validate(document)
+    if not checked:
+        validate(document)
     with sim.lock:
         start = document.get("clock", {}).get("start")
         # The scenario's start applies to a manual clock on a reset; the clock moves only once
