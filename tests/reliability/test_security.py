@@ -125,6 +125,28 @@ def test_every_do_operation_needs_a_token_and_its_scopes(live, op):
     assert answer.status_code not in (401, 403), answer.text
 
 
+REPOSITORY_OPS = [op for op in OPERATIONS if "repository_name" in op.rule]
+
+
+@pytest.mark.parametrize("op", REPOSITORY_OPS, ids=[op.operation_id for op in REPOSITORY_OPS])
+@pytest.mark.parametrize("repository", [
+    "..%2Fbeta%2Fapi", "%2E%2E%2Fapi", "../api", "web%2F..%2F..%2Fbeta%2Fapi",
+    # Normalised as a path, these would name /v2/registr{y,ies}/beta/repositories/api/...
+    "..%2F..%2Fbeta%2Frepositories%2Fapi", "../../beta/repositories/api", "%2E%2E/%2E%2E/beta/repositories/api",
+])
+def test_no_repository_name_reaches_another_registry(live, op, repository):
+    """beta holds a repository ``api`` with tag 1.0; acme does not. Whatever the spelling, a
+    name under acme never reaches it (raw requests: '..' goes out as written)."""
+    harness.reset(live)
+    values = {**_path_values(live), "repository_name": repository, "repository_tag": "1.0"}
+    path = _fill(op.rule, values)
+    before = harness.state(live)
+    answer = harness.raw_request(live.api_url, op.method, path, headers={"Authorization": f"Bearer {FULL}"})
+    assert answer.status_code == 404, (path, answer.content[:200])
+    assert answer.json()["id"] == "not_found"
+    assert harness.state(live) == before
+
+
 def test_do_operations_with_a_body_limit_it(live):
     """Every operation documented with a request body refuses one over its limit with 413."""
     limits = {"control_reset": STATE_BODY_LIMIT, "control_load_fixture": SCENARIO_BODY_LIMIT}
