@@ -3,6 +3,10 @@
 Tier limits apply to new content: a push that would create a repository beyond the tier's
 allowance, or exceed storage on a tier without overage, is refused. Stored content is counted
 at once in the registry's reported usage.
+
+Read-only mode is checked again when content lands: a request authorised while a push token
+was valid may finish after the token expired (a blob upload streams its body between the two),
+and once a garbage collection has drained, nothing may enter its registry until it ends.
 """
 
 from __future__ import annotations
@@ -34,9 +38,17 @@ def check_repository_allowed(sim, registry_name: str, repository: str) -> None:
         sim.account.check_new_repository(registry)
 
 
+def check_writable(sim, registry_name: str, now: datetime) -> None:
+    """Refuse content while a garbage collection holds the registry and no push token issued
+    before it is still valid: the run has drained, and scans or deletes from then on."""
+    if not sim.gc.ledger.has_valid(registry_name, now):
+        sim.gc.check_idle(registry_name)
+
+
 def store_blob(sim, registry_name: str, data: bytes, digest: str, now: datetime) -> str:
     """Store an uploaded blob; its upload session has verified ``digest`` against the bytes."""
     registry = sim.account.registry(registry_name)
+    check_writable(sim, registry_name, now)
     if digest not in registry.content.blobs:
         sim.account.check_storage_for(len(data))
     registry.content.blobs.put_verified(data, digest)
@@ -48,6 +60,7 @@ def put_manifest(sim, registry_name: str, repository: str, raw: bytes, now: date
                  media_type: str | None, tag: str | None, expected_digest: str | None) -> str:
     check_repository_allowed(sim, registry_name, repository)
     registry = sim.account.registry(registry_name)
+    check_writable(sim, registry_name, now)
     # Only new bytes count: re-tagging a stored manifest (by tag or digest) adds nothing.
     digest = digests.verify(raw, expected_digest) if expected_digest else digests.compute(raw)
     if digest not in registry.content.blobs:
