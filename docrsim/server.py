@@ -141,6 +141,10 @@ class Server:
         return self
 
     def stop(self) -> None:
+        if not self._threads:  # never started: nothing serves, so nothing would answer a shutdown
+            for srv in (self._api, self._registry):
+                srv.close()
+            return
         for srv in (self._api, self._registry):
             srv.stop()
         for thread in self._threads:

@@ -154,18 +154,31 @@ class RegistryTokenService:
             )
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"invalid token: {exc}") from None
-        expires_at = datetime.fromtimestamp(claims["exp"], tz=now.tzinfo)
+        expires_at = _instant(claims["exp"], "exp", now)
         if now >= expires_at:
             raise Unauthorized("token expired")
-        if now + timedelta(seconds=1) < datetime.fromtimestamp(claims.get("nbf", 0), tz=now.tzinfo):
+        if now + timedelta(seconds=1) < _instant(claims.get("nbf", 0), "nbf", now):
             raise Unauthorized("token not yet valid")
         access = []
         for entry in claims["access"]:
             try:
-                access.append(Scope(entry["type"], entry["name"], tuple(entry["actions"])))
+                actions = entry["actions"]
+                if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+                    raise TypeError("actions is a list of strings")
+                access.append(Scope(entry["type"], entry["name"], tuple(actions)))
             except (KeyError, TypeError):
                 raise Unauthorized("invalid token: malformed access claim") from None
         registry = claims.get(_REGISTRY_CLAIM)
         if registry is not None and not isinstance(registry, str):
             raise Unauthorized("invalid token: malformed registry claim")
         return Claims(subject=claims.get("sub", ""), expires_at=expires_at, access=tuple(access), registry=registry)
+
+
+def _instant(value, claim: str, now: datetime) -> datetime:
+    """A NumericDate claim as an instant; a token whose date is no date is not a token."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthorized(f"invalid token: {claim} is not a number")
+    try:
+        return datetime.fromtimestamp(value, tz=now.tzinfo)
+    except (OverflowError, OSError, ValueError):
+        raise Unauthorized(f"invalid token: {claim} is out of range") from None

@@ -224,6 +224,20 @@ def test_a_forged_jwt_is_refused(reg):
         assert challenge(answer)["error"] == "invalid_token"
 
 
+@pytest.mark.parametrize("change", [
+    {"exp": 10 ** 20}, {"exp": "tomorrow"}, {"exp": True}, {"nbf": -(10 ** 20)},
+    {"access": [{"type": "repository", "name": "acme/web", "actions": "pull"}]},
+    {"access": [{"type": "repository", "name": "acme/web", "actions": [1]}]},
+], ids=["exp-out-of-range", "exp-a-string", "exp-a-boolean", "nbf-out-of-range", "actions-a-string",
+        "actions-not-strings"])
+def test_a_signed_jwt_with_malformed_claims_is_refused(reg, change):
+    genuine = reg.token(reg.credentials("acme"), "repository:acme/web:pull,push")
+    signed = jwt.encode({**claims(genuine), **change}, reg.live.sim.registry_tokens._key, algorithm="HS256")
+    answer = Client(reg.live, "acme/web", signed).get("/tags/list")
+    assert oci_error(answer) == (401, "UNAUTHORIZED")
+    assert challenge(answer)["error"] == "invalid_token"
+
+
 def test_a_jwt_for_another_registry_host_is_refused():
     # Two docrsims with the same seed sign with the same key; only the audience differs.
     doc = account("basic", {"name": "acme"})
