@@ -1,7 +1,7 @@
 """What the stateful tests share: one docrsim on 127.0.0.1 reused across examples, plain HTTP
 clients for both hosts, tiny OCI documents, and exact GC timing arithmetic.
 
-The timing helpers restate the collector's documented pace (rates per simulated second) as
+The timing functions restate the collector's documented pace (rates per simulated second) as
 integer microseconds, independently of docrsim's own code, so the model can say where a run
 stands at any instant.
 """
@@ -165,12 +165,12 @@ class World:
         self.api_url = self.server.api_url
         self.registry_url = self.server.registry_url
         self.service = self.server.endpoints.registry_host
-        self.api = self.session()
+        self.api = self.client()
         self.api.headers["Authorization"] = f"Bearer {API_TOKEN}"
 
     @staticmethod
-    def session() -> requests.Session:
-        return requests.Session()  # keep-alive: one connection per session and host
+    def client() -> requests.Session:
+        return requests.Session()
 
     def reset(self) -> None:
         answer = self.api.post(self.api_url + "/_docrsim/reset")

@@ -59,7 +59,7 @@ class HttpModel(RuleBasedStateMachine):
     def start(self):
         self.world.reset()
         self.api = self.world.api
-        self.reg_http = self.registry_session
+        self.reg_http = self.registry_client
         self.now = 0  # microseconds since the start of the world
         self.model = {name: Registry(name) for name in REGISTRIES}
         self.seen_ended: set[str] = set()
@@ -597,7 +597,7 @@ def test_both_hosts_follow_the_model(world):
         pass
 
     Machine.world = world
-    Machine.registry_session = world.session()
+    Machine.registry_client = world.client()
     big = nightly()
     run_state_machine_as_test(Machine, settings=settings(
         max_examples=2000 if big else int(os.environ.get("STATEFUL_EXAMPLES", 200)), stateful_step_count=100 if big else 40, deadline=None,

@@ -98,7 +98,7 @@ class Pusher(threading.Thread):
         return answer.status_code == 201
 
     def run(self):
-        self.http = self.world.session()
+        self.http = self.world.client()
         try:
             if self.late is not None:
                 self.late.wait()
@@ -147,7 +147,7 @@ class Conductor(threading.Thread):
         self.actions: list[str] = []
 
     def run(self):
-        http = self.world.session()
+        http = self.world.client()
         http.headers.update(self.world.api.headers)
         api = self.world.api_url
         try:

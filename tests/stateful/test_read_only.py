@@ -34,7 +34,7 @@ def world():
 
 def test_an_upload_finishing_after_the_drain_is_refused(world):
     world.reset_to(FIXTURE)
-    api, http = world.api, world.session()
+    api, http = world.api, world.client()
     token = world.token(api, "acme", ["app"], push=True).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
     started = http.post(world.registry_url + "/v2/acme/app/blobs/uploads/", headers=auth)
