@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
-from docrsim.core.clock import format_instant, parse_instant
+from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import Invalid
 from docrsim.core.faults import HOSTS, FaultRule, RequestInfo
 from docrsim.core.journal import Entry, Query
@@ -272,7 +272,7 @@ def clear_journal():
 def entry_body(entry: Entry) -> dict:
     return {
         "seq": entry.seq,
-        "time": format_instant(entry.at),
+        "time": format_exact_instant(entry.at),  # to the microsecond: order within a second matters
         "host": entry.host,
         "method": entry.method,
         "path": entry.path,

@@ -53,6 +53,15 @@ def test_the_journal_records_exactly_what_the_client_did(app):
     assert journal(app)["next_after"] is None and journal(app)["dropped"] == 0
 
 
+def test_times_are_exact_to_the_microsecond(app):
+    app.http.post(app.url("/_docrsim/clock"), json={"advance_seconds": 0.25})
+    app.http.get(app.url(BASE))
+    app.http.post(app.url("/_docrsim/clock"), json={"advance_seconds": 0.75})
+    app.http.get(app.url(BASE))
+    assert [e["time"] for e in entries(app)] == ["2026-01-01T00:00:00.250000Z", "2026-01-01T00:00:01Z"]
+    assert [e["time"] for e in entries(app, since="2026-01-01T00:00:00.5Z")] == ["2026-01-01T00:00:01Z"]
+
+
 def test_control_calls_are_journaled_but_listed_only_on_request(app):
     app.http.get(app.url("/_docrsim/clock"))
     app.http.get(app.url(BASE))
