@@ -108,6 +108,22 @@ class FaultSet:
     def rules(self) -> list[FaultRule]:
         return list(self._rules.values())
 
+    @property
+    def created(self) -> int:
+        """How many rules were ever added: the next rule's id follows it."""
+        return self._count
+
+    def restore(self, rules: list[FaultRule], created: int) -> None:
+        """Put saved rules back as they were, hits included (docrsim.core.snapshot_faults);
+        their gc_holds are the caller's to put back on the collector."""
+        if self._rules:
+            raise RuntimeError("restore into an empty fault set")
+        for rule in rules:
+            if rule.id in self._rules:
+                raise Invalid(f"rule {rule.id!r} appears twice")
+            self._rules[rule.id] = rule
+        self._count = created
+
     def add(self, spec: dict, now: datetime) -> FaultRule:
         """Add a rule from its JSON form; a ``gc_hold`` takes effect at ``now``."""
         rule = FaultRule(id=f"fault-{self._count + 1}", created_at=now, **_parse(spec))

@@ -5,8 +5,7 @@ the requests the saved one would have; the count of rules created keeps new rule
 they were. A ``gc_hold`` rule brings its hold on the collector back with it (a held run's own
 state travels with the run, see ``docrsim.core.snapshot_gc``).
 
-FaultSet keeps its rules in attributes without accessors; this module is the one place that
-reads and writes them.
+A guard refuses to save a FaultSet that has gained state this module does not know.
 """
 
 from __future__ import annotations
@@ -23,11 +22,11 @@ _SET_KNOWN = {"_gc", "_rules", "_count"}
 def export_faults(faults: FaultSet, holds: dict[str, str]) -> dict:
     """The rules in creation order; ``holds`` (the collector's) must be the gc_hold rules'."""
     snapshot_gc.check_known(faults, _SET_KNOWN)
-    rules = list(faults._rules.values())
+    rules = faults.rules()
     if holds != {rule.gc_hold[0]: rule.gc_hold[1] for rule in rules if rule.gc_hold is not None}:
         raise RuntimeError("the collector's holds differ from the gc_hold fault rules: "
                            "docrsim.core.snapshot_faults would not restore them")
-    return {"created": faults._count, "rules": [_export_rule(rule) for rule in rules]}
+    return {"created": faults.created, "rules": [_export_rule(rule) for rule in rules]}
 
 
 def _export_rule(rule: FaultRule) -> dict:
@@ -45,6 +44,7 @@ def _export_rule(rule: FaultRule) -> dict:
 def build_faults(gc, document: dict) -> FaultSet:
     """The saved rules, bound to ``gc``; their holds are put back on it."""
     faults = FaultSet(gc)
+    rules, seen = [], set()
     for index, saved in enumerate(document["rules"]):
         where = f"faults.rules[{index}]"
         fields = {**saved, "created_at": read_instant(saved["created_at"], f"{where}.created_at")}
@@ -55,10 +55,11 @@ def build_faults(gc, document: dict) -> FaultSet:
         except TypeError:
             unknown = sorted(set(fields) - {f.name for f in dataclasses.fields(FaultRule)})
             raise Problem(where, f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}") from None
-        if rule.id in faults._rules:
+        if rule.id in seen:
             raise Problem(f"{where}.id", f"rule {rule.id!r} appears twice")
-        faults._rules[rule.id] = rule
+        seen.add(rule.id)
+        rules.append(rule)
         if rule.gc_hold is not None:
             snapshot_gc.restore_hold(gc, *rule.gc_hold, f"{where}.gc_hold")
-    faults._count = document["created"]
+    faults.restore(rules, document["created"])
     return faults
