@@ -95,6 +95,38 @@ class GarbageCollector:
         self.sim.account.registry(registry_name)
         return [run.view() for run in reversed(self._runs.get(registry_name, []))]
 
+    # -- what a saved world holds (docrsim.core.snapshot_gc) -------------------------------------
+    def run_records(self, registry_name: str) -> list[Run]:
+        """The registry's runs themselves, oldest first (``runs`` gives their public views)."""
+        return list(self._runs.get(registry_name, []))
+
+    def armed_fault(self, registry_name: str) -> str | None:
+        """The phase the registry's next run will fail in, if ``fail_next`` armed one."""
+        return self._faults.get(registry_name)
+
+    def holds(self) -> dict[str, str]:
+        """Registry -> the status its runs are held in."""
+        return dict(self._holds)
+
+    def restore_registry(self, registry_name: str, runs: list[Run], fault: str | None) -> None:
+        """Put back a registry's saved runs (oldest first, at most one active) and armed fault."""
+        active = [run for run in runs if run.active]
+        if len(active) > 1:
+            raise Invalid("a registry has at most one active run")
+        if runs:
+            self._runs[registry_name] = list(runs)
+        if active:
+            self._active[registry_name] = active[0]
+        if fault is not None:
+            self._faults[registry_name] = fault
+
+    def restore_hold(self, registry_name: str, status: str) -> None:
+        """Put back a hold as it stood: held runs keep their own hold state, so unlike ``hold``
+        this touches no run."""
+        if registry_name in self._holds:
+            raise Invalid(f"registry {registry_name!r} is held twice")
+        self._holds[registry_name] = status
+
     def is_read_only(self, registry_name: str) -> bool:
         return registry_name in self._active
 

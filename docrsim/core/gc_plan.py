@@ -63,6 +63,16 @@ class DeletionPlan:
         self._found: list[str] = []
         self._found_sizes: list[int] = []
 
+    @classmethod
+    def with_known_blobs(cls, blobs: BlobStore, manifests: list[tuple[str, str, bool, int]],
+                         blob_digests: list[str], blob_sizes: list[int], total_bytes: int) -> "DeletionPlan":
+        """A plan whose blob steps are all known already (a saved plan), so it never sweeps."""
+        plan = cls(blobs, manifests, sweep=[], skip=(set(), set()), blob_count=len(blob_digests),
+                   blob_bytes=total_bytes - sum(m[3] for m in manifests))
+        plan._found[:] = blob_digests
+        plan._found_sizes[:] = blob_sizes
+        return plan
+
     def __len__(self) -> int:
         return len(self.manifests) + self.blob_count
 
@@ -122,6 +132,28 @@ class Scan:
         self.marked_bytes = 0
         self.untagged: list[tuple[str, str]] = []
         self._plan: DeletionPlan | None = None
+
+    # Where a resumable scan stands, beyond its public counters: saved and restored by
+    # docrsim.core.snapshot_gc so that a restored run scans on exactly as it would have.
+    def position(self) -> dict:
+        return {"repositories": list(self._repositories), "repository_index": self._repo_index,
+                "digests": list(self._digests), "position": self._position,
+                "keep": None if self._keep is None else set(self._keep), "plan": self._plan}
+
+    @classmethod
+    def resume(cls, content: RegistryContent, gc_type: str, *, total: int, done: int, marked: set[str],
+               kept: set[str], marked_stored: int, marked_bytes: int, untagged: list[tuple[str, str]],
+               repositories: list[str], repository_index: int, digests: list[str], position: int,
+               keep: set[str] | None, plan: "DeletionPlan | None") -> "Scan":
+        """A scan standing where a saved one stood (see ``position``)."""
+        scan = object.__new__(cls)
+        scan.content, scan.gc_type = content, gc_type
+        scan.total, scan.done = total, done
+        scan.marked, scan.kept, scan.untagged = marked, kept, untagged
+        scan.marked_stored, scan.marked_bytes = marked_stored, marked_bytes
+        scan._repositories, scan._repo_index = repositories, repository_index
+        scan._digests, scan._position, scan._keep, scan._plan = digests, position, keep, plan
+        return scan
 
     def copy(self) -> "Scan":
         """An independent copy, to look ahead without touching a run's own scan."""

@@ -4,10 +4,11 @@ An active run is saved with everything its future depends on (timeline, rates, f
 hold, scan marks or deletion plan and progress), so a restored run goes on exactly as the
 saved one would have. A finished run is saved as its summary: nothing reads the rest.
 
-The collector, runs, scans and plans keep this state in attributes of their own modules
-(gc.py, gc_run.py, gc_plan.py) that have no accessors for it. This module is the one place
-that reads and writes them; ``_check_known`` fails loudly when one of those classes gains
-an attribute this module does not save, instead of letting a restored world drift.
+The collector, scans and plans hand over and take back that state through methods made for
+it (``run_records``/``restore_registry``/``restore_hold``, ``Scan.position``/``Scan.resume``,
+``DeletionPlan.with_known_blobs``); a run's timeline is its own public fields.
+``check_known`` fails loudly when one of those classes gains an attribute this module does
+not save, instead of letting a restored world drift.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from docrsim.core.snapshot_format import Problem, read_digest, read_instant, wri
 from docrsim.core.store import RegistryContent
 
 _STATUSES = ACTIVE_STATUSES + (gc_run.SUCCEEDED, gc_run.FAILED, gc_run.CANCELLED)
-# Holds are new in gc_run; read through getattr so this module does not depend on them.
-_HOLD_STATUSES = getattr(gc_run, "HOLD_STATUSES", ())
-_WAITING_FOR_DELETES = getattr(gc_run, "WAITING_FOR_DELETES", None)
+_HOLD_STATUSES = gc_run.HOLD_STATUSES
+_WAITING_FOR_DELETES = gc_run.WAITING_FOR_DELETES
 _RUN_SUMMARY = ("uuid", "registry_name", "type", "status", "created_at", "updated_at", "blobs_deleted",
                 "freed_bytes")
 _RUN_INSTANTS = ("waiting_at", "scanning_at", "deleting_at", "ends_at", "stop_at", "fail_at", "held_since")
@@ -53,14 +53,14 @@ def export_registry(gc: GarbageCollector, registry_name: str) -> dict:
     """The registry's armed fault and its runs (newest first, as the API lists them). Holds
     are saved with the fault rules that set them (docrsim.core.snapshot_faults)."""
     return {
-        "gc_fault": gc._faults.get(registry_name),
-        "garbage_collections": [_export_run(run) for run in reversed(gc._runs.get(registry_name, []))],
+        "gc_fault": gc.armed_fault(registry_name),
+        "garbage_collections": [_export_run(run) for run in reversed(gc.run_records(registry_name))],
     }
 
 
 def holds(gc: GarbageCollector) -> dict[str, str]:
     """Registry -> status its runs are held in."""
-    return dict(getattr(gc, "_holds", {}))
+    return gc.holds()
 
 
 def _export_run(run: Run) -> dict:
@@ -83,21 +83,22 @@ def _export_run(run: Run) -> dict:
 
 def _export_scan(scan: Scan) -> dict:
     check_known(scan, _SCAN_KNOWN)
+    at = scan.position()
     return {
-        "repositories": list(scan._repositories),
+        "repositories": at["repositories"],
         "total": scan.total,
         "done": scan.done,
-        "repository_index": scan._repo_index,
-        "digests": list(scan._digests),
-        "position": scan._position,
+        "repository_index": at["repository_index"],
+        "digests": at["digests"],
+        "position": at["position"],
         # Sets are only ever asked for membership, so their order is free: sorted, to be stable.
-        "keep": None if scan._keep is None else sorted(scan._keep),
+        "keep": None if at["keep"] is None else sorted(at["keep"]),
         "marked": sorted(scan.marked),
         "kept": sorted(scan.kept),
         "marked_stored": scan.marked_stored,
         "marked_bytes": scan.marked_bytes,
         "untagged": [list(link) for link in scan.untagged],
-        "plan": None if scan._plan is None else _export_plan(scan._plan),
+        "plan": None if at["plan"] is None else _export_plan(at["plan"]),
     }
 
 
@@ -121,27 +122,26 @@ def build_collector(sim, settings: dict, registries: dict[str, tuple[dict, Regis
     gc.allow_deletes_during_gc = settings["allow_deletes_during_gc"]
     for index, (name, (document, content)) in enumerate(registries.items()):
         where = f"registries[{index}]"
-        if document["gc_fault"] is not None:
-            gc._faults[name] = _phase(document["gc_fault"], FAULT_PHASES, f"{where}.gc_fault")
+        fault = document["gc_fault"]
+        if fault is not None:
+            _phase(fault, FAULT_PHASES, f"{where}.gc_fault")
         runs = [_build_run(run, name, content, f"{where}.garbage_collections[{i}]")
                 for i, run in enumerate(document["garbage_collections"])]
         runs.reverse()  # saved newest first; the collector keeps them oldest first
-        active = [run for run in runs if run.active]
-        if len(active) > 1:
-            raise Problem(f"{where}.garbage_collections", "a registry has at most one active run")
-        if runs:
-            gc._runs[name] = runs
-        if active:
-            gc._active[name] = active[0]
+        try:
+            gc.restore_registry(name, runs, fault)
+        except Invalid as exc:
+            raise Problem(f"{where}.garbage_collections", exc.message) from None
     return gc
 
 
 def restore_hold(gc: GarbageCollector, registry_name: str, status: str, where: str) -> None:
     """Put back a hold as it stood: held runs keep their own hold state, so unlike
     ``GarbageCollector.hold`` this touches no run."""
-    if registry_name in gc._holds:
-        raise Problem(where, f"registry {registry_name!r} is held twice")
-    gc._holds[registry_name] = _phase(status, _HOLD_STATUSES, f"{where}.status")
+    try:
+        gc.restore_hold(registry_name, _phase(status, _HOLD_STATUSES, f"{where}.status"))
+    except Invalid as exc:
+        raise Problem(where, exc.message) from None
 
 
 def _build_run(document: dict, registry_name: str, content: RegistryContent, where: str) -> Run:
@@ -182,24 +182,22 @@ def _build_run(document: dict, registry_name: str, content: RegistryContent, whe
 
 
 def _build_scan(document: dict, gc_type: str, content: RegistryContent, where: str) -> Scan:
-    scan = object.__new__(Scan)
-    scan.content = content
-    scan.gc_type = gc_type
-    scan._repositories = list(document["repositories"])
-    scan.total, scan.done = document["total"], document["done"]
-    scan._repo_index = document["repository_index"]
-    scan._digests = [read_digest(d, f"{where}.digests[{i}]") for i, d in enumerate(document["digests"])]
-    scan._position = document["position"]
-    scan._keep = None if document["keep"] is None else set(document["keep"])
-    scan.marked, scan.kept = set(document["marked"]), set(document["kept"])
-    scan.marked_stored, scan.marked_bytes = document["marked_stored"], document["marked_bytes"]
-    scan.untagged = [tuple(link) for link in document["untagged"]]
-    scan._plan = None if document["plan"] is None else _build_plan(document["plan"], content, f"{where}.plan")
-    if scan.done > scan.total or scan._position > len(scan._digests):
+    repositories, repository_index = list(document["repositories"]), document["repository_index"]
+    digests = [read_digest(d, f"{where}.digests[{i}]") for i, d in enumerate(document["digests"])]
+    position = document["position"]
+    if document["done"] > document["total"] or position > len(digests):
         raise Problem(where, "the scan has looked at more links than it holds")
-    if scan._repo_index >= len(scan._repositories) or scan._repo_index < 0 and (scan._digests or scan._position):
+    if repository_index >= len(repositories) or repository_index < 0 and (digests or position):
         raise Problem(f"{where}.repository_index", "does not name one of the scan's repositories")
-    return scan
+    return Scan.resume(
+        content, gc_type, total=document["total"], done=document["done"],
+        marked=set(document["marked"]), kept=set(document["kept"]),
+        marked_stored=document["marked_stored"], marked_bytes=document["marked_bytes"],
+        untagged=[tuple(link) for link in document["untagged"]],
+        repositories=repositories, repository_index=repository_index, digests=digests, position=position,
+        keep=None if document["keep"] is None else set(document["keep"]),
+        plan=None if document["plan"] is None else _build_plan(document["plan"], content, f"{where}.plan"),
+    )
 
 
 def _build_plan(document: dict, content: RegistryContent, where: str) -> DeletionPlan:
@@ -209,12 +207,8 @@ def _build_plan(document: dict, content: RegistryContent, where: str) -> Deletio
     manifest_bytes = sum(m[3] for m in manifests)
     if document["total_bytes"] < manifest_bytes:
         raise Problem(f"{where}.total_bytes", "less than the bytes of the plan's manifest steps")
-    plan = DeletionPlan(content.blobs, manifests, sweep=[], skip=(set(), set()), blob_count=len(blobs),
-                        blob_bytes=document["total_bytes"] - manifest_bytes)
-    # Every blob step is known already, so the plan never needs to sweep the store for them.
-    plan._found[:] = blobs
-    plan._found_sizes[:] = [b["size"] for b in document["blobs"]]
-    return plan
+    return DeletionPlan.with_known_blobs(content.blobs, manifests, blobs, [b["size"] for b in document["blobs"]],
+                                         document["total_bytes"])
 
 
 def _rates(document: dict, where: str) -> Rates:
