@@ -52,7 +52,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from docrsim.core.clock import format_instant
 from docrsim.core.errors import Conflict, Invalid, NotFound
 from docrsim.core.gc_plan import GC_TYPES, UNREFERENCED_BLOBS, preview
 from docrsim.core.gc_run import ACTIVE_STATUSES, FAULT_PHASES, HOLD_STATUSES, GcRun, Rates, Run
@@ -266,25 +265,3 @@ class GarbageCollector:
         """Whether nothing can change the registry's content before the run ends: no write
         token can push any more, none can be issued, and API deletes are refused."""
         return not self.allow_deletes_during_gc and not self.ledger.has_valid(run.registry_name, now)
-
-    # -- inspection ---------------------------------------------------------------------------
-    def snapshot(self, registry_name: str, now: datetime) -> dict:
-        """The registry's runs (newest first) and outstanding write tokens, as plain data."""
-        return {
-            "garbage_collections": [
-                {
-                    "uuid": run.uuid,
-                    "type": run.type,
-                    "status": run.status,
-                    "created_at": format_instant(run.created_at),
-                    "updated_at": format_instant(run.updated_at),
-                    "blobs_deleted": run.blobs_deleted,
-                    "freed_bytes": run.freed_bytes,
-                }
-                for run in reversed(self._runs.get(registry_name, []))
-            ],
-            "write_tokens": [
-                {"issued_at": format_instant(t.issued_at), "expires_at": format_instant(t.expires_at)}
-                for t in self.ledger.outstanding(registry_name, now)
-            ],
-        }

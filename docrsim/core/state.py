@@ -7,11 +7,10 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from docrsim.core.account import Account
-from docrsim.core.clock import Clock, ManualClock, format_instant
+from docrsim.core.clock import Clock, ManualClock
 from docrsim.core.credentials import CredentialStore
 from docrsim.core.faults import FaultSet
 from docrsim.core.gc import GarbageCollector, Rates
-from docrsim.core.graph import manifest_sizes
 from docrsim.core.ids import IdGenerator
 from docrsim.core.journal import Journal
 from docrsim.core.registry_auth import RegistryTokenService
@@ -97,55 +96,3 @@ class Simulation:
         from docrsim.core import snapshot
 
         snapshot.import_state(self, document)
-
-    def snapshot(self) -> dict:
-        """The whole state as plain JSON-ready data, in a stable order."""
-        with self.transaction() as now:
-            account = self.account
-            return {
-                "clock": {"kind": self.clock.kind, "now": format_instant(self.clock.now())},
-                "seed": self.seed,
-                "account": {
-                    "tier": account.tier_slug,
-                    "subscription_created_at": format_instant(account.subscription_created_at),
-                    "subscription_updated_at": format_instant(account.subscription_updated_at),
-                },
-                "registries": [
-                    {**_registry_snapshot(r), **self.gc.snapshot(r.name, now)} for r in account.registries.values()
-                ],
-            }
-
-
-def _registry_snapshot(registry) -> dict:
-    content = registry.content
-    blobs = content.blobs
-    return {
-        "name": registry.name,
-        "region": registry.region,
-        "created_at": format_instant(registry.created_at),
-        "storage_usage_bytes": registry.storage_usage_bytes,
-        "storage_usage_bytes_updated_at": format_instant(registry.storage_usage_updated_at),
-        "blobs": [
-            {"digest": d, "size": blobs.size(d), "synthetic": blobs.is_synthetic(d)} for d in sorted(blobs.digests())
-        ],
-        "repositories": [
-            {
-                "name": repo.name,
-                "created_at": format_instant(repo.created_at),
-                "manifests": [
-                    {
-                        "digest": digest,
-                        "media_type": content.manifests[digest].media_type,
-                        "compressed_size_bytes": manifest_sizes(content, content.manifests[digest]).compressed,
-                        "updated_at": format_instant(pushed),
-                    }
-                    for digest, pushed in sorted(repo.manifests.items())
-                ],
-                "tags": [
-                    {"tag": name, "manifest_digest": tag.manifest_digest, "updated_at": format_instant(tag.updated_at)}
-                    for name, tag in sorted(repo.tags.items())
-                ],
-            }
-            for repo in sorted(content.repositories.values(), key=lambda r: r.name)
-        ],
-    }

@@ -173,7 +173,7 @@ def test_create_errors_surface_as_exceptions(scenario, pydo_client):
     live = scenario("empty-professional")
     client = pydo_client(live)
     client.registries.create(body={"name": "taken"})
-    before = live.sim.snapshot()
+    before = live.sim.export_state()
 
     with pytest.raises(ResourceExistsError) as taken:
         client.registries.create(body={"name": "taken"})
@@ -192,7 +192,7 @@ def test_create_errors_surface_as_exceptions(scenario, pydo_client):
         assert invalid.value.status_code == 422, body
         error = do_error(invalid.value)
         assert error["id"] == "unprocessable_entity" and words in error["message"]
-    assert live.sim.snapshot() == before
+    assert live.sim.export_state() == before
 
 
 def test_a_wrong_token_raises_client_authentication_error(pydo_client):
@@ -298,11 +298,11 @@ def test_an_unknown_registry_is_a_404_body_not_an_exception(scenario, pydo_clien
     family, name = method.split(".")
     call = getattr(getattr(client, family), name)
     kwargs = {"body": {"cancel": True}} if name == "update_garbage_collection" else {}
-    before = live.sim.snapshot()
+    before = live.sim.export_state()
     status, body, headers = call("nope", *args, cls=with_status, **kwargs)
     assert status == 404
     # Said by the registry lookup, so pydo's URL reached the operation (a route miss reads otherwise).
     assert body == {"id": "not_found", "message": "registry 'nope' not found", "request_id": body["request_id"]}
     assert headers["ratelimit-limit"] == 5000
-    assert live.sim.snapshot() == before
+    assert live.sim.export_state() == before
     assert client.seen[-1].operation_id == PYDO_OPERATIONS[method]

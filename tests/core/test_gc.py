@@ -240,7 +240,7 @@ def test_a_scenario_can_declare_outstanding_write_tokens():
         {"issued_at": "2025-12-31T23:00:00Z"},  # long expired
     ]
     apply(sim, document, replace=True)
-    assert sim.snapshot()["registries"][0]["write_tokens"] == [
+    assert sim.export_state()["registries"][0]["write_tokens"] == [
         {"issued_at": "2025-12-31T23:50:00Z", "expires_at": "2026-01-01T00:05:00Z"},
         {"issued_at": "2025-12-31T23:59:00Z", "expires_at": "2026-01-01T00:03:00Z"},
     ]
@@ -416,23 +416,26 @@ def test_reset_forgets_runs_tokens_and_faults(manual):
     manual.sim.gc.fail_next("acme", "requested")
     manual.start()
     _small_app(manual.sim)
-    registry = manual.sim.snapshot()["registries"][0]
+    registry = manual.sim.export_state()["registries"][0]
     assert registry["garbage_collections"] == [] and registry["write_tokens"] == []
     manual.start()
     assert manual.at(3600).status == "succeeded"  # no fault, no wait
     assert manual.sim.gc.rates == SLOW  # the start-up rates survive a reset
 
 
-def test_the_snapshot_lists_runs_and_tokens(manual):
+def test_the_saved_state_lists_runs_and_tokens(manual):
     manual.issue_token()
     run = manual.start(MANIFESTS_ONLY)
-    registry = manual.sim.snapshot()["registries"][0]
+    registry = manual.sim.export_state()["registries"][0]
     assert registry["write_tokens"] == [{"issued_at": "2026-01-01T00:00:00Z", "expires_at": "2026-01-01T00:15:00Z"}]
-    assert registry["garbage_collections"] == [{
+    [saved] = registry["garbage_collections"]
+    progress = saved.pop("progress")  # an active run also saves where it stands
+    assert saved == {
         "uuid": run.uuid, "type": MANIFESTS_ONLY, "status": "requested",
         "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         "blobs_deleted": 0, "freed_bytes": 0,
-    }]
+    }
+    assert (progress["waiting_at"], progress["scanning_at"]) == ("2026-01-01T00:00:01Z", "2026-01-01T00:15:00Z")
 
 
 # -- looking ahead ------------------------------------------------------------------------------
@@ -504,7 +507,7 @@ def _final_state(looks: list[float], cancel_at: float | None = None) -> dict:
         if seconds == cancel_at:
             world.cancel(run.uuid)
     world.at(3600)
-    return sim.snapshot()
+    return sim.export_state()
 
 
 # The token issued at 0 holds the run back until 900; scanning ends at 905 and one object

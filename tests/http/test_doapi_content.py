@@ -62,7 +62,7 @@ def test_manifests_list_their_tags_newest_first(app):
 
 
 def test_deleting_a_tag_leaves_the_manifest_untagged(app):
-    before = app.sim.snapshot()["registries"][0]["storage_usage_bytes"]
+    before = app.sim.export_state()["registries"][0]["storage_usage_bytes"]
     assert app.http.delete(app.url(BASE + "/repositories/web/tags/v1")).status_code == 204
     manifests = get(app, BASE + "/repositories/web/digests")["manifests"]
     assert len(manifests) == 4 and all("v1" not in m["tags"] for m in manifests)

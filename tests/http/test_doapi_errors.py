@@ -50,7 +50,7 @@ def app(scenario):
 @pytest.mark.parametrize("method, path, body, status, error_id, words", CATALOGUE,
                          ids=[f"{c[0]} {c[1]} {c[3]}" for c in CATALOGUE])
 def test_error_catalogue(app, method, path, body, status, error_id, words):
-    before = app.sim.snapshot()
+    before = app.sim.export_state()
     if isinstance(body, str):
         answer = app.http.request(method, app.url(path), data=body, headers={"Content-Type": "application/json"})
     else:
@@ -60,7 +60,7 @@ def test_error_catalogue(app, method, path, body, status, error_id, words):
     assert error["id"] == error_id
     assert words in error["message"]
     assert error["request_id"] == answer.headers["x-request-id"]
-    assert app.sim.snapshot() == before  # a refused request changes nothing
+    assert app.sim.export_state() == before  # a refused request changes nothing
 
 
 def test_missing_or_malformed_token_is_401(app):
@@ -92,11 +92,11 @@ def test_a_token_without_the_scope_is_403(method, path, scope):
     live = start_live([read_file(FIXTURES / "small-app.yaml")], tokens=policy)
     try:
         live.http.headers["Authorization"] = "Bearer limited"
-        before = live.sim.snapshot()
+        before = live.sim.export_state()
         answer = live.http.request(method, live.url(path), json={"name": "free-name", "tier_slug": "basic"})
         assert answer.status_code == 403 and answer.json()["id"] == "forbidden"
         assert scope in answer.json()["message"]
-        assert live.sim.snapshot() == before
+        assert live.sim.export_state() == before
         live.http.headers["Authorization"] = "Bearer stranger"
         assert live.http.request(method, live.url(path)).status_code == 401
     finally:

@@ -124,10 +124,10 @@ def test_history_is_newest_first_and_paginated(app):
     ],
 )
 def test_gc_errors(app, method, path, body, status):
-    before = app.sim.snapshot()
+    before = app.sim.export_state()
     answer = app.http.request(method, app.url(path), json=body)
     assert answer.status_code == status, answer.text
-    assert app.sim.snapshot() == before
+    assert app.sim.export_state() == before
 
 
 def test_cancel_false_changes_nothing(app):

@@ -45,12 +45,12 @@ def test_the_catalogue_is_large_and_each_entry_distinct():
 @pytest.mark.parametrize("path", catalogue())
 def test_bad_scenario_is_refused_naming_the_path(path):
     sim = Simulation()
-    before = sim.snapshot()
+    before = sim.export_state()
     with pytest.raises(ScenarioError) as caught:
         load(sim, path)
     assert expectation(path) in caught.value.message
     assert caught.value.problems and all(isinstance(p, str) for p in caught.value.problems)
-    assert sim.snapshot() == before
+    assert sim.export_state() == before
 
 
 @pytest.mark.parametrize("path", catalogue())
@@ -58,18 +58,18 @@ def test_bad_scenario_leaves_a_loaded_world_unchanged(path):
     sim = Simulation()
     load(sim, FIXTURES / "small-app.yaml")
     sim.clock.advance(3600)
-    before = sim.snapshot()
+    before = sim.export_state()
     for replace in (True, False):
         # (DomainError rather than ScenarioError: the known bugs above still must change nothing.)
         with pytest.raises(DomainError):
             load(sim, path, replace=replace)
-        assert sim.snapshot() == before
+        assert sim.export_state() == before
 
 
 def test_a_late_problem_neither_restarts_the_clock_nor_keeps_earlier_registries():
     sim = Simulation()
     sim.clock.advance(86400)
-    before = sim.snapshot()
+    before = sim.export_state()
     document = {
         "clock": {"start": "2020-01-01T00:00:00Z"},
         "account": {"tier": "professional"},
@@ -77,7 +77,7 @@ def test_a_late_problem_neither_restarts_the_clock_nor_keeps_earlier_registries(
     }
     with pytest.raises(ScenarioError, match=r"registries\[2\]\.region"):
         apply(sim, document, replace=True)
-    assert sim.snapshot() == before
+    assert sim.export_state() == before
 
 
 def test_all_problems_are_listed():
@@ -105,10 +105,10 @@ def test_json_files_are_scenarios_too(tmp_path):
 def test_an_existing_registry_conflicts_and_nothing_changes():
     sim = Simulation(tier="professional")
     apply(sim, {"registries": [{"name": "acme"}]})
-    before = sim.snapshot()
+    before = sim.export_state()
     with pytest.raises(Conflict):
         apply(sim, {"registries": [{"name": "newcomer"}, {"name": "acme"}]})
-    assert sim.snapshot() == before
+    assert sim.export_state() == before
 
 
 def test_documents_add_up_without_replace():
