@@ -148,6 +148,22 @@ def test_delete_digests_through_the_typed_name_confirmation(scenario, panel):
     assert view.errors == []
 
 
+def test_no_bulk_delete_while_garbage_collection_holds_the_registry(scenario, panel):
+    live = scenario("cleanup-drain")
+    started = live.http.post(live.url("/v2/registries/shop/garbage-collection"), json={"type": WITH_UNTAGGED})
+    assert started.status_code == 201
+    view = panel(live)
+    page = view.open()
+    page.get_by_role("button", name="Versions of api").click()
+    versions = versions_of(page, "api")
+    versions.get_by_label("Select every version of api on this page").check()
+    expect(versions.locator(".selection-count")).to_have_text("4 selected")
+    expect(versions.get_by_role("button", name="Delete image(s)")).to_be_disabled()
+    expect(versions).to_contain_text("Read-only while garbage collection runs.")
+    view.shot("read-only-selection")
+    assert view.errors == []
+
+
 def test_delete_tags_from_the_version_menu(scenario, panel):
     live = scenario("cleanup-drain")
     view = panel(live)

@@ -109,7 +109,8 @@ function updateSelection(panel) {
   const all = panel.querySelector(".select-all");
   all.checked = chosen > 0 && chosen === boxes.length;
   all.indeterminate = chosen > 0 && chosen < boxes.length;
-  panel.querySelector("[data-action=delete-selected]").disabled = chosen === 0;
+  // While a garbage collection holds the registry read-only the DO API refuses deletes.
+  panel.querySelector("[data-action=delete-selected]").disabled = chosen === 0 || panel.dataset.readOnly === "true";
   panel.querySelector(".selection-count").textContent = `${chosen} selected`;
 }
 
