@@ -66,10 +66,10 @@ def docrsim_fixture(request, docrsim):
 @pytest.fixture
 def docrsim_env(docrsim, monkeypatch, tmp_path):
     """``docrsim`` with the environment DO tools read pointing at it, and DOCKER_CONFIG set
-    to a folder whose config.json holds credentials for every registry that exists now."""
+    to a folder whose config.json logs in to the registry host with the API token, which
+    reaches every registry (one host holds them all, so one entry serves them all)."""
     for name, value in docrsim.env().items():
         monkeypatch.setenv(name, value)
-    for registry in docrsim.state()["registries"]:
-        docrsim.docker_config(tmp_path / "docker", registry["name"])
+    docrsim.docker_config(tmp_path / "docker")
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
     return docrsim

@@ -176,14 +176,22 @@ class Simulator:
                 return entries
 
     # -- for tools under test -----------------------------------------------------------------
-    def docker_config(self, directory: str | os.PathLike, registry: str, *, read_write: bool = True) -> Path:
-        """Write a docker ``config.json`` holding fresh credentials for ``registry``."""
-        with self.sim.transaction() as now:
-            self.sim.account.registry(registry)
-            secret = "dop_v1_" + self.sim.ids.hex(32)
-            credential = self.sim.credentials.mint(secret, registry=registry, read_write=read_write,
-                                                   expiry_seconds=0, now=now)
-        auth = base64.b64encode(f"{credential.username}:{credential.secret}".encode()).decode()
+    def docker_config(self, directory: str | os.PathLike, registry: str | None = None, *,
+                      read_write: bool = True) -> Path:
+        """Write a docker ``config.json`` for the registry host. With ``registry``, it holds fresh
+        docker credentials for that registry, as ``docker-credentials`` mints them; without,
+        the API token as user name and password, which reaches every registry of the account
+        (those created later too), as a DO API token does with ``docker login``."""
+        if registry is None:
+            username = password = self.token
+        else:
+            with self.sim.transaction() as now:
+                self.sim.account.registry(registry)
+                secret = "dop_v1_" + self.sim.ids.hex(32)
+                credential = self.sim.credentials.mint(secret, registry=registry, read_write=read_write,
+                                                       expiry_seconds=0, now=now)
+            username, password = credential.username, credential.secret
+        auth = base64.b64encode(f"{username}:{password}".encode()).decode()
         path = Path(directory) / "config.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"auths": {self.registry_host: {"auth": auth}}}))

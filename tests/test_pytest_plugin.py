@@ -39,12 +39,18 @@ def test_own_server_for_another_seed(docrsim, docrsim_server):
     assert docrsim is not docrsim_server and docrsim.sim.seed == 3
 
 
-@pytest.mark.docrsim(fixture="small-app")
+@pytest.mark.docrsim(fixture="two-registries")
 def test_env_for_tools(docrsim_env):
-    import json, os
-    assert os.environ["DIGITALOCEAN_API_URL"] == docrsim_env.api_url
+    import base64, json, os
+    assert os.environ["DIGITALOCEAN_API_URL"] == os.environ["DOCRSIM_URL"] == docrsim_env.api_url
     config = json.load(open(os.path.join(os.environ["DOCKER_CONFIG"], "config.json")))
-    assert list(config["auths"]) == [docrsim_env.registry_host]
+    (host, entry), = config["auths"].items()
+    assert host == docrsim_env.registry_host
+    auth = tuple(base64.b64decode(entry["auth"]).decode().split(":", 1))
+    for registry in ("prod", "staging"):  # one login reaches both registries of the host
+        answer = requests.get(docrsim_env.api_url + "/v2/registry/auth", auth=auth,
+                              params={"service": host, "scope": f"repository:{registry}/web:pull"})
+        assert answer.status_code == 200, answer.text
 '''
 
 

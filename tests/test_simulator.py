@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import jwt
 import pytest
 import requests
 from freezegun import freeze_time
@@ -103,6 +104,21 @@ def test_docker_config_credentials_reach_the_registry_host(tmp_path):
         tags = requests.get(f"{sim.registry_url}/v2/acme/web/tags/list", headers={"Authorization": f"Bearer {token}"})
         assert tags.json()["tags"] == ["latest", "v1", "v2"]
         assert sim.env()["DIGITALOCEAN_API_URL"] == sim.api_url
+
+
+def test_a_docker_config_without_a_registry_reaches_every_registry(tmp_path):
+    with Simulator(fixture="two-registries") as sim:
+        config = json.loads(sim.docker_config(tmp_path).read_text())
+        (host, entry), = config["auths"].items()
+        user, secret = base64.b64decode(entry["auth"]).decode().split(":", 1)
+        assert host == sim.registry_host and user == secret == sim.token
+        requests.post(sim.api_url + "/v2/registries", headers=AUTH, json={"name": "made-later", "region": "fra1"})
+        for registry in [r["name"] for r in sim.state()["registries"]]:
+            answer = requests.get(sim.api_url + "/v2/registry/auth", auth=(user, secret),
+                                  params={"service": host, "scope": f"repository:{registry}/any:pull,push"})
+            granted = jwt.decode(answer.json()["token"], options={"verify_signature": False})["access"]
+            assert granted == [{"type": "repository", "name": f"{registry}/any", "actions": ["pull", "push"]}]
+        assert len(sim.state()["registries"]) == 3
 
 
 def test_fail_next_gc():
