@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from docrsim.core import timekeeping
-from docrsim.core.clock import format_instant, parse_instant
+from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import DomainError, Invalid
 from docrsim.core.gc import Rates
 from docrsim.http.body import json_object
@@ -22,7 +22,7 @@ def _sim():
 
 def _clock_body():
     clock = _sim().clock
-    return {"now": format_instant(clock.now()), "kind": clock.kind}
+    return {"now": format_exact_instant(clock.now()), "kind": clock.kind}
 
 
 @control.get("/clock")

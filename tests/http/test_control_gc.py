@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
-from docrsim.core.clock import SystemClock, format_instant
+from docrsim.core.clock import SystemClock, format_exact_instant, format_instant
 from docrsim.core.gc import GC_TYPES
 
 BASE = "/v2/registries/acme"
@@ -64,12 +64,12 @@ def test_until_idle_stops_where_the_last_run_ends(live):
         expected = live.sim.gc.idle_at()
     assert expected > live.sim.now().replace(minute=10)  # the write token holds it back
     answer = clock(live, {"until_idle": True})
-    assert answer.status_code == 200 and answer.json()["now"] == format_instant(expected)
+    assert answer.status_code == 200 and answer.json()["now"] == format_exact_instant(expected)
     assert live.sim.now() == expected
     done = newest_run(live)
     assert done["uuid"] == run["uuid"] and done["status"] == "succeeded"
     assert live.http.get(live.url(BASE)).json()["registry"]["read_only"] is False
-    assert clock(live, {"until_idle": True}).json()["now"] == format_instant(expected)
+    assert clock(live, {"until_idle": True}).json()["now"] == format_exact_instant(expected)
 
 
 def test_a_long_advance_ends_a_run_exactly_as_a_single_jump_would(live):

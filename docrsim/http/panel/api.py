@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from docrsim.core.clock import format_instant
+from docrsim.core.clock import format_exact_instant
 
 TOKEN_COOKIE = "docrsim_token"
 
@@ -42,7 +42,7 @@ def sim():
 def clock() -> dict:
     """What ``GET /_docrsim/clock`` answers."""
     clock = sim().clock
-    return {"now": format_instant(clock.now()), "kind": clock.kind}
+    return {"now": format_exact_instant(clock.now()), "kind": clock.kind}
 
 
 def garbage(registry_name: str) -> dict:
@@ -58,4 +58,4 @@ def write_tokens(registry_name: str) -> list[str]:
     """Expiry instants of the registry's outstanding write tokens, as the state export lists them."""
     simulation = sim()
     with simulation.transaction() as now:
-        return [format_instant(t.expires_at) for t in simulation.gc.ledger.outstanding(registry_name, now)]
+        return [format_exact_instant(t.expires_at) for t in simulation.gc.ledger.outstanding(registry_name, now)]
