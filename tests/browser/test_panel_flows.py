@@ -237,6 +237,7 @@ def test_empty_garbage_through_the_drain_cancel_and_history(scenario, panel):
     view.shot("requested")
     page.get_by_role("button", name="Advance 1 minute").click()
     expect(page.locator("#clock-now")).to_have_text("2026-03-02 09:01:00 UTC")
+    expect(page.locator("#clock-status")).to_contain_text("now 2026-03-02 09:01:00 UTC")
     expect(gc).to_contain_text("waiting for write JWTs to expire")
     expect(gc).to_contain_text("the last one expires at 2026-03-02 09:10:00 UTC")
     view.shot("waiting-for-write-tokens")

@@ -224,7 +224,8 @@ async function moveClock(body, label) {
   const status = document.getElementById("clock-status");
   try {
     const clock = await api("POST", "/_docrsim/clock", body);
-    status.textContent = `${label}: now ${clock.now}`;
+    // As the clock bar shows it: "2026-03-02 09:11:00 UTC".
+    status.textContent = `${label}: now ${clock.now.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")}`;
     await refresh();
   } catch (error) {
     status.textContent = error.message;
