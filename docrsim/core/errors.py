@@ -42,3 +42,29 @@ class DigestMismatch(Invalid):
 
 class LimitExceeded(DomainError):
     """A tier limit refuses new content (repository count, storage without overage)."""
+
+
+# -- documents with problems (scenario files, saved states) ------------------------------------
+def document_path(parts) -> str:
+    """Where in a JSON document, as people write it: ``registries[0].repositories[2].name``."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class DocumentProblems(Invalid):
+    """A document that cannot be used; ``problems`` are lines of ``<path>: <what is wrong>``.
+    The message names the first and counts the rest."""
+
+    def __init__(self, problems: list[str], prefix: str = ""):
+        self.problems = problems
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        super().__init__(prefix + problems[0] + more)
+
+
+class DocumentProblem(Exception):
+    """One thing wrong at one place in a document, found while building from it."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}" if where else message)

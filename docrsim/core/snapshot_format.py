@@ -11,32 +11,19 @@ from datetime import datetime
 
 from docrsim.core import digests
 from docrsim.core.clock import format_exact_instant, parse_instant
-from docrsim.core.errors import Invalid
+from docrsim.core.errors import DocumentProblem, DocumentProblems, Invalid, document_path
 
 FORMAT = "docrsim-state/1"
 
 
-class StateError(Invalid):
+class StateError(DocumentProblems):
     """A document that cannot be imported; ``problems`` are lines of ``<path>: <what is wrong>``."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        super().__init__(f"not a docrsim state: {problems[0]}{more}")
+        super().__init__(problems, "not a docrsim state: ")
 
 
-class Problem(Exception):
-    """One thing wrong at one place in the document, found while rebuilding the world."""
-
-    def __init__(self, where: str, message: str):
-        super().__init__(f"{where}: {message}" if where else message)
-
-
-def path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+Problem = DocumentProblem  # one thing wrong, found while rebuilding the world
 
 
 def check_shape(document) -> None:
@@ -50,7 +37,7 @@ def check_shape(document) -> None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise StateError([f"{path(e.absolute_path) or '(top level)'}: {e.message}" for e in errors])
+        raise StateError([f"{document_path(e.absolute_path) or '(top level)'}: {e.message}" for e in errors])
 
 
 def write_instant(value: datetime | None) -> str | None:

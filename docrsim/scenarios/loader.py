@@ -18,32 +18,19 @@ from docrsim.core import content as media
 from docrsim.core import digests
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Registry, name_problem
 from docrsim.core.clock import format_instant, parse_instant
-from docrsim.core.errors import Conflict, DomainError, Invalid
+from docrsim.core.errors import Conflict, DocumentProblem, DocumentProblems, DomainError, Invalid, document_path
 from docrsim.core.state import DEFAULT_TIER, Simulation
 from docrsim.core.store import RegistryContent
 from docrsim.core.tokens import WRITE_TOKEN_TTL
 
 
-class ScenarioError(Invalid):
+class ScenarioError(DocumentProblems):
     """A scenario that cannot be loaded; ``problems`` are lines of ``<path>: <what is wrong>``."""
 
     def __init__(self, problems: list[str], source: str | None = None):
-        self.problems = problems
-        prefix = f"{source}: " if source else ""
-        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
-        super().__init__(prefix + problems[0] + more)
+        super().__init__(problems, f"{source}: " if source else "")
 
 
-class _Problem(Exception):
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}" if path else message)
-
-
-def _path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 # PyYAML and jsonschema are imported where a scenario is read or checked, not when docrsim is:
@@ -107,7 +94,7 @@ def _describe(error) -> str:
     """One line for a jsonschema ValidationError."""
     import jsonschema
 
-    where = _path(error.absolute_path) or "(top level)"
+    where = document_path(error.absolute_path) or "(top level)"
     if error.validator == "oneOf" and error.schema is schema()["$defs"]["blob"]:
         return f"{where}: a blob needs exactly one of 'content', 'base64' or 'size'"
     if error.validator == "not" and "platforms" in json.dumps(error.validator_value):
@@ -156,11 +143,11 @@ def apply(sim: Simulation, document, *, replace: bool = False, checked: bool = F
                 raise Conflict(f"{where}.name: registry {name!r} already exists")
             try:
                 built.append(_build_registry(spec, where, now, tier))
-            except _Problem as exc:
+            except DocumentProblem as exc:
                 problems.append(str(exc))
             try:
                 write_tokens.extend(_write_tokens(spec, where, now))
-            except _Problem as exc:
+            except DocumentProblem as exc:
                 problems.append(str(exc))
         total = len(existing) + len(built)
         if total > tier.max_registries:
@@ -201,7 +188,7 @@ def _instant(value: str, where: str) -> datetime:
     try:
         return parse_instant(value)
     except Invalid as exc:
-        raise _Problem(where, exc.message) from None
+        raise DocumentProblem(where, exc.message) from None
 
 
 def _write_tokens(spec: dict, where: str, now: datetime) -> list[tuple[str, datetime, datetime]]:
@@ -211,12 +198,12 @@ def _write_tokens(spec: dict, where: str, now: datetime) -> list[tuple[str, date
         at = f"{where}.write_tokens[{t}]"
         issued_at = _instant(token["issued_at"], f"{at}.issued_at")
         if issued_at > now:
-            raise _Problem(f"{at}.issued_at", f"a token cannot be issued after the scenario's present ({format_instant(now)})")
+            raise DocumentProblem(f"{at}.issued_at", f"a token cannot be issued after the scenario's present ({format_instant(now)})")
         expires_at = _instant(token["expires_at"], f"{at}.expires_at") if "expires_at" in token else None
         if expires_at is None:
             expires_at = issued_at + WRITE_TOKEN_TTL
         elif not issued_at < expires_at <= issued_at + WRITE_TOKEN_TTL:
-            raise _Problem(f"{at}.expires_at", "must lie after issued_at, by at most 15 minutes (a write token's lifetime)")
+            raise DocumentProblem(f"{at}.expires_at", "must lie after issued_at, by at most 15 minutes (a write token's lifetime)")
         tokens.append((spec["name"], issued_at, expires_at))
     return tokens
 
@@ -225,10 +212,10 @@ def _build_registry(spec: dict, where: str, now: datetime, tier) -> Registry:
     name = spec["name"]
     problem = name_problem(name)
     if problem:
-        raise _Problem(f"{where}.name", problem)
+        raise DocumentProblem(f"{where}.name", problem)
     region = spec.get("region", "nyc3")
     if region not in MULTI_REGISTRY_REGIONS:
-        raise _Problem(f"{where}.region", f"unknown region {region!r}: expected one of {', '.join(MULTI_REGISTRY_REGIONS)}")
+        raise DocumentProblem(f"{where}.region", f"unknown region {region!r}: expected one of {', '.join(MULTI_REGISTRY_REGIONS)}")
     created_at = _instant(spec["created_at"], f"{where}.created_at") if "created_at" in spec else now
     registry = Registry(name=name, region=region, created_at=created_at, storage_usage_updated_at=now)
     builder = _ContentBuilder(registry.content, name, now)
@@ -241,7 +228,7 @@ def _build_registry(spec: dict, where: str, now: datetime, tier) -> Registry:
     allowed = tier.included_repositories
     count = len(registry.content.repositories)
     if allowed and count > allowed:
-        raise _Problem(
+        raise DocumentProblem(
             f"{where}.repositories",
             f"the {tier.slug} tier allows {allowed} repositor{'y' if allowed == 1 else 'ies'} per registry, this makes {count}",
         )
@@ -285,7 +272,7 @@ class _ContentBuilder:
             try:
                 digests.parse(declared)
             except Invalid as exc:
-                raise _Problem(f"{where}.digest", exc.message) from None
+                raise DocumentProblem(f"{where}.digest", exc.message) from None
         if "content" in spec or "base64" in spec:
             if "content" in spec:
                 data = spec["content"].encode()
@@ -293,11 +280,11 @@ class _ContentBuilder:
                 try:
                     data = base64.b64decode(spec["base64"], validate=True)
                 except (binascii.Error, ValueError):
-                    raise _Problem(f"{where}.base64", "not valid base64") from None
+                    raise DocumentProblem(f"{where}.base64", "not valid base64") from None
             try:
                 digest = self.content.blobs.put(data, declared)
             except DomainError as exc:
-                raise _Problem(f"{where}.digest", exc.message) from None
+                raise DocumentProblem(f"{where}.digest", exc.message) from None
             if "uncompressed_size" in spec:
                 self.content.blobs.put_synthetic(digest, len(data), spec["uncompressed_size"])
             size = len(data)
@@ -307,14 +294,14 @@ class _ContentBuilder:
             try:
                 self.content.blobs.put_synthetic(digest, size, spec.get("uncompressed_size"))
             except DomainError as exc:
-                raise _Problem(where, exc.message) from None
+                raise DocumentProblem(where, exc.message) from None
         return {"mediaType": spec.get("media_type") or media_type or "application/octet-stream", "digest": digest, "size": size}
 
     # -- manifests ----------------------------------------------------------------------------
     def repository(self, spec: dict, where: str) -> None:
         name = spec["name"]
         if name in self.content.repositories:
-            raise _Problem(f"{where}.name", f"repository {name!r} appears twice in this registry")
+            raise DocumentProblem(f"{where}.name", f"repository {name!r} appears twice in this registry")
         self.content.ensure_repository(name, self.now)
         ids: dict[str, dict] = {}
         tag_owner: dict[str, str] = {}
@@ -341,7 +328,7 @@ class _ContentBuilder:
         self._tag(repo, spec.get("tags", []), descriptor["digest"], f"{where}.tags", tag_owner, pushed_at)
         if "id" in spec:
             if spec["id"] in ids:
-                raise _Problem(f"{where}.id", f"id {spec['id']!r} is already used in this repository")
+                raise DocumentProblem(f"{where}.id", f"id {spec['id']!r} is already used in this repository")
             ids[spec["id"]] = descriptor
         return descriptor
 
@@ -377,7 +364,7 @@ class _ContentBuilder:
             return
         subject = ids.get(spec["subject"])
         if subject is None:
-            raise _Problem(f"{where}.subject", f"no earlier manifest in this repository has id {spec['subject']!r}")
+            raise DocumentProblem(f"{where}.subject", f"no earlier manifest in this repository has id {spec['subject']!r}")
         document["subject"] = {k: subject[k] for k in ("mediaType", "digest", "size")}
 
     def _put(self, repo: str, document: dict, pushed_at: datetime, where: str) -> dict:
@@ -385,13 +372,13 @@ class _ContentBuilder:
         try:
             digest = self.content.put_manifest(repo, raw, pushed_at, media_type=document["mediaType"])
         except DomainError as exc:
-            raise _Problem(where, exc.message) from None
+            raise DocumentProblem(where, exc.message) from None
         return {"mediaType": document["mediaType"], "digest": digest, "size": len(raw)}
 
     def _tag(self, repo: str, tags: list, digest: str, where: str, tag_owner: dict, pushed_at: datetime) -> None:
         for t, tag in enumerate(tags):
             if tag in tag_owner:
-                raise _Problem(f"{where}[{t}]", f"tag {tag!r} is already given to {tag_owner[tag]}")
+                raise DocumentProblem(f"{where}[{t}]", f"tag {tag!r} is already given to {tag_owner[tag]}")
             tag_owner[tag] = where.rsplit(".tags", 1)[0]
             self.content.tag_manifest(repo, tag, digest, pushed_at)
 
@@ -406,7 +393,7 @@ class _ContentBuilder:
         for r in range(spec["repositories"]):
             repo = f"{prefix}-{r:0{width}d}"
             if repo in self.content.repositories:
-                raise _Problem(where, f"generated repository {repo!r} clashes with a declared one")
+                raise DocumentProblem(where, f"generated repository {repo!r} clashes with a declared one")
             self.content.ensure_repository(repo, self.now)
             for i in range(spec["images_per_repository"]):
                 label = f"{self.registry_name}/{repo}/{i}"
