@@ -487,7 +487,7 @@ class HttpModel(RuleBasedStateMachine):
         assert answer.status_code == 200, answer.text
         self.now += int(seconds * US)
         self.settle()
-        assert answer.json() == {"now": api_instant(self.now), "kind": "manual"}
+        assert answer.json() == {"now": exact_instant(self.now), "kind": "manual"}
 
     @precondition(lambda self: any(reg.active_run() for reg in self.model.values()))
     @rule()
@@ -503,7 +503,7 @@ class HttpModel(RuleBasedStateMachine):
         self.now = max(ends)
         self.settle()
         assert all(reg.active_run() is None for reg in self.model.values())
-        assert answer.json() == {"now": api_instant(self.now), "kind": "manual"}
+        assert answer.json() == {"now": exact_instant(self.now), "kind": "manual"}
 
     def end_of(self, run) -> int:
         """When ``run`` ends if nothing else happens (no write can land once it scans; a push
