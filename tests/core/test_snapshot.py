@@ -28,6 +28,7 @@ from docrsim.core.gc import FAULT_PHASES, GC_TYPES, Rates
 from docrsim.core.snapshot import FORMAT, StateError
 from docrsim.core.state import Simulation
 from docrsim.scenarios import apply
+from tests.documents import set_at
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Slow enough that runs spend several steps in each phase, quick enough to finish in a script.
@@ -493,15 +494,6 @@ def _first_link(document):
     return next(r for r in _acme(document)["repositories"] if r["manifests"])["manifests"][0]
 
 
-def _set(path, value):
-    def change(document):
-        target = document
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = value
-    return change
-
-
 def _drop_manifest_bytes(document):
     digest = _first_link(document)["digest"]
     _acme(document)["blobs"] = [b for b in _acme(document)["blobs"] if b["digest"] != digest]
@@ -519,11 +511,11 @@ def _tamper_bytes(document):
 
 
 @pytest.mark.parametrize("change, where", [
-    (_set(["format"], "docrsim-state/0"), "format"),
+    (set_at(["format"], "docrsim-state/0"), "format"),
     (lambda d: d.pop("clock"), "'clock' is a required property"),
-    (_set(["id_position"], -1), "id_position"),
-    (_set(["clock", "now"], "yesterday"), "clock.now"),
-    (_set(["account", "tier"], "gold"), "account.tier"),
+    (set_at(["id_position"], -1), "id_position"),
+    (set_at(["clock", "now"], "yesterday"), "clock.now"),
+    (set_at(["account", "tier"], "gold"), "account.tier"),
     (lambda d: d["registries"].append(copy.deepcopy(d["registries"][0])), "registries[2].name"),
     (lambda d: _acme(d)["blobs"][0].update(digest="sha256:nothex"), "registries[0].blobs[0].digest"),
     (lambda d: _acme(d)["blobs"][1].update(size="12"), "registries[0].blobs[1].size: '12' is not an integer"),

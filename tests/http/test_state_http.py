@@ -12,6 +12,7 @@ import pytest
 
 from docrsim.core.clock import SystemClock
 from tests.conftest import START, start_live
+from tests.documents import set_at
 
 BASE = "/v2/registries/acme"
 BOTH = "untagged manifests and unreferenced blobs"
@@ -99,22 +100,13 @@ def test_a_manual_clock_follows_the_state_and_the_system_clock_does_not(scenario
     assert get_state(live)["registries"] == saved["registries"]
 
 
-def _damage(path, value):
-    def change(document):
-        target = document
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = value
-    return change
-
-
 @pytest.mark.parametrize("change, words", [
-    (_damage(["format"], "docrsim-state/0"), "format: expected 'docrsim-state/1'"),
-    (_damage(["registries", 0, "blobs", 0, "size"], -1), "registries[0].blobs[0].size"),
-    (_damage(["registries", 0, "repositories", 0, "tags"], [{"tag": "x", "manifest_digest": "sha256:" + "1" * 64,
+    (set_at(["format"], "docrsim-state/0"), "format: expected 'docrsim-state/1'"),
+    (set_at(["registries", 0, "blobs", 0, "size"], -1), "registries[0].blobs[0].size"),
+    (set_at(["registries", 0, "repositories", 0, "tags"], [{"tag": "x", "manifest_digest": "sha256:" + "1" * 64,
                                                             "updated_at": "2026-01-01T00:00:00Z"}]),
      "registries[0].repositories[0].tags[0].manifest_digest"),
-    (_damage(["clock", "now"], "soon"), "clock.now"),
+    (set_at(["clock", "now"], "soon"), "clock.now"),
     (lambda d: d.pop("registries"), "'registries' is a required property"),
 ])
 def test_a_malformed_state_is_422_naming_what_is_wrong_and_changes_nothing(scenario, change, words):
