@@ -57,8 +57,16 @@ def _fail(message: str) -> None:
 @click.option("--server", "wsgi_server", type=click.Choice(["werkzeug", "waitress"]), default="werkzeug",
               show_default=True, help="WSGI server carrying both hosts: werkzeug (a thread per connection) or "
                                       "waitress (an I/O loop and a thread pool; pip install waitress).")
+@click.option("--tls", is_flag=True, help="Both hosts also speak TLS (plain HTTP keeps working on the same ports), "
+                                          "with certificates from docrsim's own CA.")
+@click.option("--proxy-port", type=click.IntRange(0, 65535),
+              help="Start a forward proxy on this port (0 picks a free one) carrying api.digitalocean.com and "
+                   "registry.digitalocean.com to docrsim, and nothing else; turns --tls on.")
+@click.option("--ca-dir", type=click.Path(file_okay=False),
+              help="Folder of docrsim's CA, made there on first use and reused "
+                   "[default: $DOCRSIM_CA_DIR, else ~/.local/share/docrsim/ca].")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
-          gc_delete_rate, state_file, verbose, wsgi_server):
+          gc_delete_rate, state_file, verbose, wsgi_server, tls, proxy_port, ca_dir):
     """Run the API host and the registry host until interrupted."""
     from docrsim.core.clock import make_clock, parse_instant
     from docrsim.core.credentials import TokenPolicy
@@ -66,6 +74,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.core.state import Simulation
     from docrsim.http.control import restore
     from docrsim.scenarios import read_file
+    from docrsim.network import NetworkSetupError
     from docrsim.server import Server
     from docrsim import statefile
 
@@ -90,7 +99,10 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     python_gc.freeze()
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
-                        baseline=documents, tokens=tokens, verbose=verbose, server=wsgi_server)
+                        baseline=documents, tokens=tokens, verbose=verbose, server=wsgi_server,
+                        tls=tls, ca_dir=ca_dir, proxy_port=proxy_port)
+    except NetworkSetupError as exc:
+        _fail(str(exc))
     except ImportError as exc:
         _fail(f"--server {wsgi_server} needs a package that is not installed ({exc.name}): pip install {exc.name}")
     except OSError as exc:
@@ -102,6 +114,10 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     server.start()
     click.echo(f"API host:      {server.api_url}")
     click.echo(f"registry host: {server.registry_url}")
+    if server.proxy is not None:
+        click.echo(f"proxy:         {server.proxy_url} (for {server.proxy.describe_routes()})")
+    if server.authority is not None:
+        click.echo(f"CA:            {server.authority.certificate_path}")
     if state_file:
         click.echo(f"state file:    {state_file} ({'loaded' if loaded else 'saved on shutdown'})")
     click.echo(f"docrsim ready ({clock.kind} clock at {sim.now().isoformat()}, seed {sim.ids.seed})", )
@@ -229,6 +245,38 @@ def import_state(path, url):
     if status != 204:
         _refused(f"{url} refused {path}: {control_client.error_message(answer)}")
     click.echo(f"state of {url} replaced with {path}")
+
+
+@main.command("env")
+@_URL
+@click.option("--token", envvar="DIGITALOCEAN_ACCESS_TOKEN", default="dop_v1_docrsim", show_default=True,
+              help="API token the tools use (or set DIGITALOCEAN_ACCESS_TOKEN); with --tokens, a listed one.")
+@click.option("--docker-config", type=click.Path(file_okay=False),
+              help="Folder to write docker's config.json in [default: ~/.local/share/docrsim/docker-config].")
+def env_command(url, token, docker_config):
+    """Print `export` lines pointing unmodified tools at the docrsim at URL: eval "$(docrsim env)".
+
+    With the docrsim started with --proxy-port, tools then reach it as api.digitalocean.com and
+    registry.digitalocean.com: HTTPS_PROXY and NO_PROXY, the CA bundle for Go/OpenSSL
+    (SSL_CERT_FILE), requests (REQUESTS_CA_BUNDLE), curl (CURL_CA_BUNDLE) and Node
+    (NODE_EXTRA_CA_CERTS), DIGITALOCEAN_ACCESS_TOKEN, a DOCKER_CONFIG logged in to
+    registry.digitalocean.com, and DOCRSIM_URL. Exit codes: 1 the server refused, 2 bad input,
+    3 no docrsim at the URL."""
+    from docrsim.network import environment
+
+    status, endpoints = _call(url, "GET", "/_docrsim/endpoints")
+    if status != 200 or not isinstance(endpoints, dict) or "api_url" not in endpoints:
+        _refused(f"{url} did not say where it listens: HTTP {status}: {control_client.error_message(endpoints)}")
+    folder = Path(docker_config) if docker_config else environment.default_docker_config()
+    try:
+        environment.write_docker_config(folder, token, token, endpoints["registry_host"])
+    except OSError as exc:
+        click.echo(f"docrsim: cannot write {folder / 'config.json'}: {exc.strerror or exc}", err=True)
+        sys.exit(control_client.BAD_INPUT)
+    if not endpoints.get("proxy_url"):
+        click.echo(f"docrsim: {url} runs no proxy, so DOCR's production names do not reach it; "
+                   f"start it with --proxy-port 0 (printing what reaches it directly)", err=True)
+    click.echo(environment.export_lines(environment.variables(endpoints, token, folder)), nl=False)
 
 
 @main.group("clock")

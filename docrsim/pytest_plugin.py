@@ -65,11 +65,18 @@ def docrsim_fixture(request, docrsim):
 
 @pytest.fixture
 def docrsim_env(docrsim, monkeypatch, tmp_path):
-    """``docrsim`` with the environment DO tools read pointing at it, and DOCKER_CONFIG set
-    to a folder whose config.json logs in to the registry host with the API token, which
-    reaches every registry (one host holds them all, so one entry serves them all)."""
-    for name, value in docrsim.env().items():
+    """``docrsim`` reached by DOCR's production names: its forward proxy and TLS started, and
+    the variables of ``docrsim env`` set (``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``,
+    ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``NODE_EXTRA_CA_CERTS``,
+    ``DIGITALOCEAN_ACCESS_TOKEN``, ``DOCRSIM_URL``), with ``DOCKER_CONFIG`` a folder whose
+    config.json logs in to ``registry.digitalocean.com`` (and the registry host's direct
+    address) with the API token, which reaches every registry. Unchanged code (pydo's default
+    endpoint, doctl without ``-u``, ``registry.digitalocean.com/...`` references) then talks
+    to docrsim."""
+    docrsim.enable_proxy()
+    folder = tmp_path / "docker"
+    docrsim.docker_config(folder)
+    for name, value in docrsim.env(docker_config=folder).items():
         monkeypatch.setenv(name, value)
-    docrsim.docker_config(tmp_path / "docker")
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    monkeypatch.delenv("DIGITALOCEAN_API_URL", raising=False)  # a value from outside would bypass the proxy
     return docrsim

@@ -7,6 +7,7 @@ default) and waitress (one I/O loop and a pool of worker threads; ``pip install 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -15,9 +16,41 @@ from docrsim.core.state import Simulation
 from docrsim.http.api_app import create_api_app
 from docrsim.http.endpoints import Endpoints
 from docrsim.http.registry import create_registry_app
+from docrsim.network import NetworkSetupError
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _Handler(WSGIRequestHandler):
+    """werkzeug's handler, with TLS beside plain HTTP once the server has a TLS context
+    (``docrsim.network.tls``): the handshake runs here, on the connection's own thread."""
+
+    def setup(self):
+        self.secure = False
+        self.refused = False
+        context = getattr(self.server, "docrsim_tls", None)
+        if context is not None:
+            from docrsim.network import tls
+
+            try:
+                self.request, self.secure = tls.accept(self.request, context)
+            except OSError:
+                self.refused = True  # a failed handshake (the client does not trust the CA...)
+        super().setup()
+
+    def handle(self):
+        if self.refused:
+            return
+        try:
+            super().handle()
+        except ssl.SSLError:
+            pass  # the client broke off a TLS connection: as a dropped plain one, nothing to say
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ["wsgi.url_scheme"] = "https" if self.secure else "http"
+        return environ
+
+
+class _QuietHandler(_Handler):
     """A test double should not flood its user's logs: no line per request, and none for the
     TLS handshakes that clients such as skopeo try before falling back to plain HTTP."""
 
@@ -46,11 +79,15 @@ class _Werkzeug:
         sock = _bind(host, port)
         try:
             self._server = make_server(host, sock.getsockname()[1], app, threaded=True,
-                                       request_handler=WSGIRequestHandler if verbose else _QuietHandler,
+                                       request_handler=_Handler if verbose else _QuietHandler,
                                        fd=sock.fileno())
         finally:
             sock.close()  # the server holds its own duplicate of the descriptor
         self.port = self._server.socket.getsockname()[1]
+
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """Speak TLS too, from the next connection on (see _Handler)."""
+        self._server.docrsim_tls = context
 
     def serve(self) -> None:
         # A short poll keeps stop() quick: shutdown waits for the loop's next poll.
@@ -76,6 +113,9 @@ class _Waitress:
         self._server = create_server(app, map={}, sockets=[sock], threads=WAITRESS_THREADS, ident="docrsim")
         self._done = threading.Event()
 
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        raise TlsUnsupported("TLS needs the werkzeug server: waitress serves plain HTTP only (use --server werkzeug)")
+
     def serve(self) -> None:
         try:
             self._server.run()
@@ -98,19 +138,31 @@ class _Waitress:
         wasyncore.close_all(self._server._map)
 
 
+class TlsUnsupported(NetworkSetupError):
+    """The chosen WSGI server cannot speak TLS."""
+
+
 _BACKENDS = {"werkzeug": _Werkzeug, "waitress": _Waitress}
 
 
 class Server:
-    """Both listeners, each served by its own thread; ``port=0`` picks a free port."""
+    """Both listeners, each served by its own thread; ``port=0`` picks a free port.
+
+    ``tls=True`` makes both hosts speak TLS beside plain HTTP, with a certificate from the CA
+    kept in ``ca_dir`` (``docrsim.network.authority``), and their URLs https; ``proxy_port``
+    (0 for a free port) also starts the forward proxy for DOCR's production host names, which
+    needs TLS and so turns it on. Both can also be turned on later, while serving; the URLs
+    then keep the scheme they had."""
 
     def __init__(self, sim: Simulation, *, host="127.0.0.1", api_port=8080, registry_port=5000,
-                 baseline=(), tokens=None, verbose=False, server=DEFAULT_SERVER):
+                 baseline=(), tokens=None, verbose=False, server=DEFAULT_SERVER,
+                 tls=False, ca_dir=None, proxy_port: int | None = None):
         if server not in _BACKENDS:
             raise ValueError(f"unknown WSGI server {server!r}: choose one of {', '.join(SERVERS)}")
         self.sim = sim
         self.server = server
-        self.endpoints = Endpoints()
+        self.host = host
+        self.endpoints = Endpoints(host=f"[{host}]" if ":" in host else host)
         backend = _BACKENDS[server]
         self.api_app = create_api_app(sim, endpoints=self.endpoints, baseline=baseline, tokens=tokens)
         self.registry_app = create_registry_app(sim, endpoints=self.endpoints)
@@ -120,10 +172,20 @@ class Server:
         except BaseException:
             self._api.close()
             raise
-        url_host = f"[{host}]" if ":" in host else host
-        self.endpoints.api_url = f"http://{url_host}:{self._api.port}"
-        self.endpoints.registry_url = f"http://{url_host}:{self._registry.port}"
+        self.endpoints.api_port = self._api.port
+        self.endpoints.registry_port = self._registry.port
         self._threads: list[threading.Thread] = []
+        self.authority = None
+        self.proxy = None
+        try:
+            if tls or proxy_port is not None:
+                self.enable_tls(ca_dir)
+                self.endpoints.scheme = "https"
+            if proxy_port is not None:
+                self.start_proxy(proxy_port)
+        except BaseException:
+            self._close_listeners()
+            raise
 
     @property
     def api_url(self) -> str:
@@ -133,14 +195,58 @@ class Server:
     def registry_url(self) -> str:
         return self.endpoints.registry_url
 
+    @property
+    def proxy_url(self) -> str | None:
+        return self.endpoints.proxy_url
+
+    # -- production addresses -------------------------------------------------------------------
+    def enable_tls(self, ca_dir=None):
+        """Both hosts speak TLS too (plain HTTP keeps working on the same ports); returns the
+        CA. Raises TlsUnsupported on waitress, AuthorityError for an unusable CA folder."""
+        if self.authority is not None:
+            return self.authority
+        from docrsim.network.authority import CertificateAuthority
+
+        authority = CertificateAuthority.load_or_create(ca_dir)
+        context = authority.server_context()
+        for listener in (self._api, self._registry):
+            listener.use_tls(context)
+        self.authority = authority
+        self.endpoints.ca_certificate = str(authority.certificate_path)
+        self.endpoints.ca_bundle = str(authority.bundle_path)
+        self.endpoints.tls = True
+        return authority
+
+    def start_proxy(self, port: int = 0, ca_dir=None) -> str:
+        """Start the forward proxy (turning TLS on first); returns its URL."""
+        if self.proxy is not None:
+            return self.proxy.url
+        from docrsim.network.production import API_HOST, REGISTRY_HOST
+        from docrsim.network.proxy import ForwardProxy
+
+        self.enable_tls(ca_dir)
+        # The hosts are reached where they listen; a wildcard address through loopback.
+        target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        self.proxy = ForwardProxy(self.host, port, {API_HOST: (target, self._api.port),
+                                                    REGISTRY_HOST: (target, self._registry.port)})
+        self.endpoints.proxy_port = self.proxy.port
+        if self._threads:
+            self.proxy.start()
+        return self.proxy.url
+
+    # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> "Server":
         for name, srv in (("docrsim-api", self._api), ("docrsim-registry", self._registry)):
             thread = threading.Thread(target=srv.serve, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.proxy is not None:
+            self.proxy.start()
         return self
 
     def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
         if not self._threads:  # never started: nothing serves, so nothing would answer a shutdown
             for srv in (self._api, self._registry):
                 srv.close()
@@ -150,6 +256,12 @@ class Server:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+
+    def _close_listeners(self) -> None:
+        if self.proxy is not None:
+            self.proxy.stop()
+        for srv in (self._api, self._registry):
+            srv.close()
 
     def __enter__(self) -> "Server":
         return self.start()

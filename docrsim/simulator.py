@@ -10,12 +10,17 @@
 
 The methods mirror the control API but call the model directly; both hosts serve real HTTP on
 free ports of 127.0.0.1 from background threads, while nothing but the clock decides outcomes.
+
+With ``proxy=True`` (or ``enable_proxy()`` later) tools reach it by DOCR's production names
+instead, unchanged, through the environment ``env()`` gives them:
+
+    with Simulator(proxy=True) as sim:
+        os.environ.update(sim.env())
+        pydo.Client(token=os.environ["DIGITALOCEAN_ACCESS_TOKEN"]).registries.list()
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +30,7 @@ from docrsim.core.clock import format_instant, make_clock, parse_instant
 from docrsim.core.gc import Rates
 from docrsim.core.state import Simulation
 from docrsim.http.control import restore
+from docrsim.network import environment
 from docrsim.scenarios import library
 from docrsim.server import Server
 
@@ -33,7 +39,8 @@ DEFAULT_TOKEN = "dop_v1_docrsim"
 
 class Simulator:
     def __init__(self, fixture=None, *, clock: str = "manual", seed: int = 0, start_time: str | None = None,
-                 token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", gc_rates: Rates | None = None):
+                 token: str = DEFAULT_TOKEN, host: str = "127.0.0.1", gc_rates: Rates | None = None,
+                 tls: bool = False, proxy: bool = False, ca_dir: str | os.PathLike | None = None):
         start = parse_instant(start_time) if start_time else None
         self.token = token
         self._documents = library.documents(fixture)
@@ -41,7 +48,9 @@ class Simulator:
             self._documents[0] = {**self._documents[0], "clock": {"start": start_time}}
         self.sim = Simulation(clock=make_clock(clock, start), seed=seed, gc_rates=gc_rates)
         restore(self.sim, self._documents, checked=True)  # library.documents checked them
-        self._server = Server(self.sim, host=host, api_port=0, registry_port=0, baseline=self._documents)
+        self._ca_dir = ca_dir
+        self._server = Server(self.sim, host=host, api_port=0, registry_port=0, baseline=self._documents,
+                              tls=tls, ca_dir=ca_dir, proxy_port=0 if proxy else None)
         self._started = False
         self._start = self.sim.now()
 
@@ -75,6 +84,31 @@ class Simulator:
     @property
     def registry_host(self) -> str:
         return self._server.endpoints.registry_host
+
+    @property
+    def proxy_url(self) -> str | None:
+        """The forward proxy for ``api.digitalocean.com`` and ``registry.digitalocean.com``,
+        once started (``proxy=True`` or ``enable_proxy()``)."""
+        return self._server.proxy_url
+
+    @property
+    def ca_certificate(self) -> str | None:
+        """docrsim's CA certificate (PEM), once TLS is on."""
+        return self._server.endpoints.ca_certificate
+
+    @property
+    def ca_bundle(self) -> str | None:
+        """The system's CAs plus docrsim's (PEM), once TLS is on."""
+        return self._server.endpoints.ca_bundle
+
+    def enable_tls(self) -> None:
+        """Both hosts speak TLS too, from now on (``api_url`` keeps its scheme: plain HTTP keeps
+        working on the same ports; ``tls=True`` at construction makes the URLs https)."""
+        self._server.enable_tls(self._ca_dir)
+
+    def enable_proxy(self) -> str:
+        """Start the forward proxy (and TLS) on a free port; returns its URL. Idempotent."""
+        return self._server.start_proxy(0, self._ca_dir)
 
     # -- time ---------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -178,7 +212,8 @@ class Simulator:
     # -- for tools under test -----------------------------------------------------------------
     def docker_config(self, directory: str | os.PathLike, registry: str | None = None, *,
                       read_write: bool = True) -> Path:
-        """Write a docker ``config.json`` for the registry host. With ``registry``, it holds fresh
+        """Write a docker ``config.json`` for the registry host, by its direct address and by
+        ``registry.digitalocean.com``. With ``registry``, it holds fresh
         docker credentials for that registry, as ``docker-credentials`` mints them; without,
         the API token as user name and password, which reaches every registry of the account
         (those created later too), as a DO API token does with ``docker login``."""
@@ -191,21 +226,20 @@ class Simulator:
                 credential = self.sim.credentials.mint(secret, registry=registry, read_write=read_write,
                                                        expiry_seconds=0, now=now)
             username, password = credential.username, credential.secret
-        auth = base64.b64encode(f"{username}:{password}".encode()).decode()
-        path = Path(directory) / "config.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"auths": {self.registry_host: {"auth": auth}}}))
-        return path
+        return environment.write_docker_config(directory, username, password, self.registry_host)
 
-    def env(self) -> dict[str, str]:
-        """Settings DO tools read: the API's URL and a token for it."""
-        return {
-            "DIGITALOCEAN_API_URL": self.api_url,
-            "DIGITALOCEAN_ACCESS_TOKEN": self.token,
-            "DIGITALOCEAN_TOKEN": self.token,
-            "DOCRSIM_REGISTRY_HOST": self.registry_host,
-            "DOCRSIM_URL": self.api_url,  # where `docrsim clock advance` and the other commands go
-        }
+    def env(self, docker_config: str | os.PathLike | None = None) -> dict[str, str]:
+        """Settings tools read to reach this simulator. With the proxy running, the variables of
+        ``docrsim env`` (``HTTPS_PROXY``, the CA bundle variables, the token...), so unchanged
+        code reaches it as ``api.digitalocean.com``; without it, ``DIGITALOCEAN_API_URL`` to
+        point a tool at ``api_url``. ``docker_config`` (a folder, written by
+        ``docker_config()``) adds ``DOCKER_CONFIG``."""
+        values = environment.variables(self._server.endpoints.as_dict(), self.token, docker_config)
+        if self.proxy_url is None:
+            values["DIGITALOCEAN_API_URL"] = self.api_url
+        values["DIGITALOCEAN_TOKEN"] = self.token
+        values["DOCRSIM_REGISTRY_HOST"] = self.registry_host
+        return values
 
     def __repr__(self) -> str:
         where = self.api_url if self._started else "not started"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from docrsim.server import Server
 from tests import spec_conformance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# docrsim's CA lives in the user's data folder unless told otherwise: the suite's own, made
+# once per run (child processes, the user suites pytester starts, inherit it).
+os.environ.setdefault("DOCRSIM_CA_DIR", tempfile.mkdtemp(prefix="docrsim-test-ca-"))
 START = parse_instant("2026-01-01T00:00:00Z")
 
 

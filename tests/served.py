@@ -40,15 +40,16 @@ class ServedProcess:
         return line
 
     def wait_ready(self) -> dict[str, str]:
-        """The two hosts' URLs, keyed by the labels docrsim prints, once it says it is ready."""
+        """The two hosts' URLs (and the proxy's URL and the CA's path, when printed), keyed by
+        the labels docrsim prints, once it says it is ready."""
         deadline = time.monotonic() + WAIT
         while (line := self._next_line(deadline)) is not None:
             if line.startswith("docrsim ready"):
                 urls = {}
                 for seen in self.seen:
                     label, _, value = seen.partition(":")
-                    if label in ("API host", "registry host"):
-                        urls[label] = value.strip()
+                    if label in ("API host", "registry host", "proxy", "CA"):
+                        urls[label] = value.strip().split(" (", 1)[0]
                 return urls
         raise AssertionError(f"docrsim exited early: {self.seen} {self.proc.stderr.read()}")
 

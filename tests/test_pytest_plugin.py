@@ -42,22 +42,27 @@ def test_own_server_for_another_seed(docrsim, docrsim_server):
 @pytest.mark.docrsim(fixture="two-registries")
 def test_env_for_tools(docrsim_env):
     import base64, json, os
-    assert os.environ["DIGITALOCEAN_API_URL"] == os.environ["DOCRSIM_URL"] == docrsim_env.api_url
+    assert "DIGITALOCEAN_API_URL" not in os.environ  # the proxy carries the production URL
+    assert os.environ["DOCRSIM_URL"] == docrsim_env.api_url
+    assert os.environ["HTTPS_PROXY"] == docrsim_env.proxy_url
+    assert os.environ["REQUESTS_CA_BUNDLE"] == docrsim_env.ca_bundle
     config = json.load(open(os.path.join(os.environ["DOCKER_CONFIG"], "config.json")))
-    (host, entry), = config["auths"].items()
-    assert host == docrsim_env.registry_host
-    auth = tuple(base64.b64decode(entry["auth"]).decode().split(":", 1))
+    auth = tuple(base64.b64decode(config["auths"]["registry.digitalocean.com"]["auth"]).decode().split(":", 1))
     for registry in ("prod", "staging"):  # one login reaches both registries of the host
-        answer = requests.get(docrsim_env.api_url + "/v2/registry/auth", auth=auth,
-                              params={"service": host, "scope": f"repository:{registry}/web:pull"})
+        answer = requests.get("https://api.digitalocean.com/v2/registry/auth", auth=auth,
+                              params={"service": "registry.digitalocean.com", "scope": f"repository:{registry}/web:pull"})
         assert answer.status_code == 200, answer.text
+
+
+def test_urls_handed_out_keep_working_after_the_proxy_started(docrsim):
+    assert docrsim.proxy_url and names(docrsim) == []  # plain http, though TLS is on since
 '''
 
 
 def test_a_user_suite_uses_the_plugin(pytester):
     pytester.makepyfile(test_user=USER_SUITE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_the_marker_is_registered(pytester):

@@ -100,6 +100,13 @@ def load_fixture():
     return jsonify({"registries": names}), 201
 
 
+@control.get("/endpoints")
+def endpoints():
+    """Where this docrsim listens, and what a client needs to reach it by DOCR's production
+    names: the proxy's URL and the CA's files (``docrsim env`` prints them as variables)."""
+    return jsonify(current_app.config["DOCRSIM_ENDPOINTS"].as_dict())
+
+
 @control.get("/state")
 def state():
     """The whole world as an exact ``docrsim-state/1`` document; ``reset`` takes it back."""

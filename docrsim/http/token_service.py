@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from docrsim.core.errors import BadRequest, Invalid, Unauthorized
 from docrsim.core.registry_auth import parse_scope
+from docrsim.http import addresses
 
 token_service = Blueprint("token_service", __name__)
 
@@ -18,9 +19,10 @@ token_service = Blueprint("token_service", __name__)
 def issue_token():
     config = current_app.config
     sim = config["DOCRSIM_SIM"]
-    service = request.args.get("service") or config["DOCRSIM_ENDPOINTS"].registry_host
-    if service != config["DOCRSIM_ENDPOINTS"].registry_host:
-        raise BadRequest(f"unknown service {service!r}: this token service serves {config['DOCRSIM_ENDPOINTS'].registry_host}")
+    service = request.args.get("service") or addresses.of_request().service
+    accepted = addresses.accepted_services()
+    if service not in accepted:
+        raise BadRequest(f"unknown service {service!r}: this token service serves {' and '.join(accepted)}")
     try:
         scopes = [parse_scope(s) for value in request.args.getlist("scope") for s in value.split(" ") if s]
     except Invalid as exc:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from flask import request
 
 from docrsim.core.errors import BadRequest
+from docrsim.http import addresses
 from docrsim.http.doapi import params
 
 MAX_PER_PAGE = 200
@@ -74,7 +75,7 @@ def _link(page: int, per_page: int, token_offset: int | None = None) -> str:
     if token_offset is not None:
         ordered.append(("page_token", encode_token(token_offset)))
     ordered.append(("per_page", per_page))
-    return f"{request.host_url.rstrip('/')}{_raw_path()}?{urlencode(ordered + query)}"
+    return f"{addresses.of_request().api_url}{_raw_path()}?{urlencode(ordered + query)}"
 
 
 def paginate(items: list, req: PageRequest) -> tuple[list, dict]:

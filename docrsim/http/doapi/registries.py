@@ -8,6 +8,7 @@ from flask import current_app, request
 
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, REGIONS, TIERS, tier
 from docrsim.core.errors import Conflict
+from docrsim.http import addresses
 from docrsim.http.doapi import params, render
 from docrsim.http.doapi.bodies import fields
 from docrsim.http.doapi.operations import bearer_token, both_families, operation
@@ -136,8 +137,7 @@ def _docker_credentials(sim, now, registry_name: str | None):
         secret, registry=registry_name, read_write=read_write, expiry_seconds=expiry_seconds, now=now
     )
     auth = base64.b64encode(f"{credential.username}:{credential.secret}".encode()).decode()
-    host = current_app.config["DOCRSIM_ENDPOINTS"].registry_host
-    return {"auths": {host: {"auth": auth}}}
+    return {"auths": {addresses.of_request().registry_host: {"auth": auth}}}
 
 
 @operation("registries_get_dockerCredentials", "GET", "/v2/registries/<registry_name>/docker-credentials", READ)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from docrsim.core.errors import Unauthorized
 from docrsim.core.registry_auth import Claims
+from docrsim.http import addresses
 from docrsim.http.registry.errors import OciError
 
 
 def _challenge(scope: str | None, error: str | None = None) -> dict:
-    ends = current_app.config["DOCRSIM_ENDPOINTS"]
-    parts = [f'realm="{ends.api_url}/v2/registry/auth"', f'service="{ends.registry_host}"']
+    said = addresses.of_request()
+    parts = [f'realm="{said.realm}"', f'service="{said.service}"']
     if scope:
         parts.append(f'scope="{scope}"')
     if error:
@@ -24,9 +25,8 @@ def _claims(sim, now, scope: str | None) -> Claims:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise OciError("UNAUTHORIZED", "authentication required", headers=_challenge(scope))
-    service = current_app.config["DOCRSIM_ENDPOINTS"].registry_host
     try:
-        return sim.registry_tokens.verify(token.strip(), service, now)
+        return sim.registry_tokens.verify(token.strip(), addresses.of_request().service, now)
     except Unauthorized as exc:
         raise OciError("UNAUTHORIZED", exc.message, headers=_challenge(scope, "invalid_token")) from None
 
