@@ -1,10 +1,11 @@
 """The README's cleanup-job walkthrough, run exactly as written: its files are taken from the
-README and tested by pytest in a separate process, as a user's own suite would run them."""
+README and tested by pytest in a separate process, as a user's own suite would run them. The
+jobs reach docrsim by DOCR's production names, so they run with tests/production (in a
+network namespace of their own): tests/production/test_readme_jobs.py."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,15 +30,3 @@ def run_user_suite(pytester, test_file: str):
         pytester.path.joinpath(name).write_text(code)
     # A subprocess, so docrsim's plugin arrives through its entry point as it does for users.
     return pytester.runpytest_subprocess(test_file, "-p", "no:cacheprovider", "-q", timeout=600)
-
-
-def test_the_pydo_cleanup_job(pytester):
-    result = run_user_suite(pytester, "test_cleanup.py")
-    result.assert_outcomes(passed=4)
-
-
-@pytest.mark.skipif(not (shutil.which("doctl") and shutil.which("jq")),
-                    reason="doctl and jq are not on the PATH (doctl is not packaged where docrsim's CI installs from)")
-def test_the_doctl_cleanup_job(pytester):
-    result = run_user_suite(pytester, "test_cleanup_sh.py")
-    result.assert_outcomes(passed=3)
