@@ -1,7 +1,7 @@
 """docrsim's performance figures, each measured side by side with a peer in one run.
 
     make bench                                  # installs the peers, then runs this
-    .venv/bin/python benchmarks/run.py [--only api,registry,gc,overhead] [--quick] [--json FILE]
+    .venv/bin/python benchmarks/run.py [--only api,registry,proxy,gc,overhead] [--quick] [--json FILE]
 
 Sections (benchmarks/README.md explains every figure):
 
@@ -9,6 +9,8 @@ Sections (benchmarks/README.md explains every figure):
   WSGI server it can use, against moto's ECR server (the usual AWS test double);
 - registry: a 200 MB, 5-layer image copied in and out with skopeo, against the CNCF
   distribution registry (Debian's ``docker-registry``), with each server's memory growth;
+- proxy: the same skopeo copy in and out by the production name, through docrsim's forward
+  proxy and TLS, against the direct plain-HTTP copy, alternating, in the same run;
 - gc: the mark and sweep of the synthetic 1,000,000-blob registry (time and memory of the
   computation alone), and the same shape of content at 11,000 objects against
   ``docker-registry garbage-collect`` on its own filesystem layout;
@@ -111,11 +113,12 @@ class Docrsim:
                 break
         else:
             raise RuntimeError(f"docrsim serve --server {server} ended before it was ready: {''.join(lines)}")
-        self.api = lines[0].split()[-1]
-        self.registry = lines[1].split()[-1]
+        said = {line.split(":", 1)[0]: line.split(":", 1)[1].split()[0] for line in lines if ":" in line}
+        self.api, self.registry = said["API host"], said["registry host"]
+        self.proxy, self.ca = said.get("proxy"), said.get("CA")
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(self.api + path, method=method,
+        request = urllib.request.Request(self.api.replace("https://", "http://") + path, method=method,
                                          data=json.dumps(body).encode() if body is not None else None,
                                          headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as answer:
@@ -358,23 +361,28 @@ def registry_config(root: Path, port: int) -> Path:
     return config
 
 
-def skopeo(*argv: str, timeout: float) -> float:
+def skopeo(*argv: str, timeout: float, env: dict | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(["skopeo", *argv], check=True, capture_output=True, timeout=timeout)
+    subprocess.run(["skopeo", *argv], check=True, capture_output=True, timeout=timeout,
+                   env={**os.environ, **env} if env else None)
     return time.perf_counter() - started
 
 
-def copy_round_trip(host: str, pid: int, source: Path, back: Path, creds: list[str], timeout: float) -> dict:
-    """skopeo copy in, then out; the server's RSS growth over the whole round trip."""
+def copy_round_trip(host: str, pid: int, source: Path, back: Path, creds: list[str], timeout: float,
+                    env: dict | None = None) -> dict:
+    """skopeo copy in, then out; the server's RSS growth over the whole round trip. With
+    ``env`` (the variables of ``docrsim env``), skopeo verifies TLS and finds its credentials
+    there, as unmodified code does."""
     before = memory(pid, "VmRSS")
     if not reset_peak(pid):
         before = memory(pid, "VmHWM")  # without clear_refs the peak is the process's lifetime peak
     dest_creds = ["--dest-creds", creds[0]] if creds else []
     src_creds = ["--src-creds", creds[0]] if creds else []
-    copy_in = skopeo("copy", "--dest-tls-verify=false", *dest_creds, f"oci:{source}:v1",
-                     f"docker://{host}/bench/big:v1", timeout=timeout)
-    copy_out = skopeo("copy", "--src-tls-verify=false", *src_creds, f"docker://{host}/bench/big:v1",
-                      f"oci:{back}:v1", timeout=timeout)
+    unverified = ([], []) if env else (["--dest-tls-verify=false"], ["--src-tls-verify=false"])
+    copy_in = skopeo("copy", *unverified[0], *dest_creds, f"oci:{source}:v1",
+                     f"docker://{host}/bench/big:v1", timeout=timeout, env=env)
+    copy_out = skopeo("copy", *unverified[1], *src_creds, f"docker://{host}/bench/big:v1",
+                      f"oci:{back}:v1", timeout=timeout, env=env)
     return {"in": copy_in, "out": copy_out, "growth": memory(pid, "VmHWM") - before}
 
 
@@ -469,6 +477,67 @@ def registry_section(args, results: list) -> None:
             if name != "docker-registry":
                 print(f"{name}: {peer['in'] / f['in']:.2f}x docker-registry's speed in, "
                       f"{peer['out'] / f['out']:.2f}x out (above 1: docrsim faster)")
+
+
+# -- production names through the proxy -----------------------------------------------------
+PROXY_GOAL = 1.3  # a copy through the proxy takes at most this many times the direct copy's time
+
+
+def proxy_section(args, results: list) -> None:
+    print("\n== proxy: skopeo copy by registry.digitalocean.com (proxy + TLS) vs direct plain HTTP ==", flush=True)
+    if shutil.which("skopeo") is None:
+        skip("proxy section", "skopeo is not installed (apt-get install skopeo)")
+        return
+    sys.path.insert(0, str(ROOT))
+    from docrsim.network import environment
+    from tests.clients.oci_layout import Layout, tagged_digest
+
+    layers, layer_mib = 5, args.layer_mib
+    with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
+        scratch = Path(scratch)
+        source = scratch / "source"
+        layout = Layout(source)
+        layout.tag(layout.image({f"part{i}": os.urandom(layer_mib * MIB) for i in range(layers)}), "v1")
+        image_bytes = sum(p.stat().st_size for p in (source / "blobs" / "sha256").iterdir())
+        print(f"image: {image_bytes / 1e6:.1f} MB in {layers} layers", flush=True)
+        trips: dict[str, list] = {"direct": [], "proxy": []}
+        # Alternating, each copy into a fresh docrsim (started with the proxy in both cases), so
+        # the two ways see the same machine load.
+        for trip in range(args.copies):
+            for way in ("direct", "proxy"):
+                sim = Docrsim("--proxy-port", "0", "--ca-dir", str(scratch / "ca"))
+                try:
+                    sim.call("POST", "/v2/registries", {"name": "bench"})
+                    back = scratch / f"back-{way}-{trip}"
+                    if way == "direct":
+                        auths = sim.call("GET", "/v2/registries/bench/docker-credentials?read_write=true")["auths"]
+                        (host, entry), = auths.items()
+                        creds = [base64.b64decode(entry["auth"]).decode()]
+                        figure = copy_round_trip(host, sim.process.pid, source, back, creds, args.copy_timeout)
+                    else:
+                        endpoints = sim.call("GET", "/_docrsim/endpoints")
+                        config = scratch / f"docker-{trip}"
+                        environment.write_docker_config(config, "bench", "bench", endpoints["registry_host"])
+                        env = environment.variables(endpoints, "bench", config)
+                        figure = copy_round_trip("registry.digitalocean.com", sim.process.pid, source, back, [],
+                                                 args.copy_timeout, env=env)
+                    figure["same"] = tagged_digest(back, "v1") == tagged_digest(source, "v1")
+                    trips[way].append(figure)
+                finally:
+                    sim.stop()
+                shutil.rmtree(back, ignore_errors=True)
+    direct, proxied = median_trip(trips["direct"]), median_trip(trips["proxy"])
+    print(f"{'way (median of trips)':24} {'copy in s':>9} {'copy out s':>10}  digest   every trip in/out s")
+    for name, f in (("direct, plain HTTP", direct), ("proxy, verified TLS", proxied)):
+        every = ", ".join(f"{t['in']:.2f}/{t['out']:.2f}" for t in f["trips"])
+        print(f"{name:24} {f['in']:9.2f} {f['out']:10.2f}  {'identical' if f['same'] else 'DIFFERENT'}  {every}",
+              flush=True)
+    ratio_in, ratio_out = proxied["in"] / direct["in"], proxied["out"] / direct["out"]
+    print(f"through the proxy: {ratio_in:.2f}x the direct time in, {ratio_out:.2f}x out (goal <= {PROXY_GOAL}x)")
+    results.append({"section": "proxy", "figure": "skopeo copy through the proxy", "image_bytes": image_bytes,
+                    "direct": direct, "proxy": proxied, "ratio_in": ratio_in, "ratio_out": ratio_out,
+                    "goal": f"in and out within {PROXY_GOAL}x of the direct copy's time",
+                    "met": ratio_in <= PROXY_GOAL and ratio_out <= PROXY_GOAL and direct["same"] and proxied["same"]})
 
 
 # -- garbage collection ----------------------------------------------------------------------
@@ -738,7 +807,7 @@ def main() -> None:
         print(json.dumps(load_worker(json.loads(sys.argv[2]))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="api,registry,gc,overhead", help="comma-separated sections to run")
+    parser.add_argument("--only", default="api,registry,proxy,gc,overhead", help="comma-separated sections to run")
     parser.add_argument("--quick", action="store_true", help="fewer requests and repeats, a 40 MB image")
     parser.add_argument("--servers", default="werkzeug,waitress", help="WSGI servers to run docrsim on")
     parser.add_argument("--requests", type=int, default=200, help="requests per client per API figure (8 clients)")
@@ -762,7 +831,8 @@ def main() -> None:
           f"Python {info['python']}, {info['system']}; load average {info['load_average']}")
     print("command: " + " ".join([Path(sys.executable).name, "benchmarks/run.py", *sys.argv[1:]]), flush=True)
     results: list = []
-    sections = {"api": api_section, "registry": registry_section, "gc": gc_section, "overhead": overhead_section}
+    sections = {"api": api_section, "registry": registry_section, "proxy": proxy_section, "gc": gc_section,
+                "overhead": overhead_section}
     for name in args.only.split(","):
         try:
             sections[name.strip()](args, results)
