@@ -89,6 +89,10 @@ class _Werkzeug:
         """Speak TLS too, from the next connection on (see _Handler)."""
         self._server.docrsim_tls = context
 
+    def adopt(self, connection: socket.socket) -> None:
+        """Serve a connection accepted elsewhere (the proxy's tunnel) as one accepted here."""
+        self._server.process_request(connection, connection.getpeername())
+
     def serve(self) -> None:
         # A short poll keeps stop() quick: shutdown waits for the loop's next poll.
         self._server.serve_forever(poll_interval=0.05)
@@ -228,7 +232,8 @@ class Server:
         # The hosts are reached where they listen; a wildcard address through loopback.
         target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
         self.proxy = ForwardProxy(self.host, port, {API_HOST: (target, self._api.port),
-                                                    REGISTRY_HOST: (target, self._registry.port)})
+                                                    REGISTRY_HOST: (target, self._registry.port)},
+                                  adopt={API_HOST: self._api.adopt, REGISTRY_HOST: self._registry.adopt})
         self.endpoints.proxy_port = self.proxy.port
         if self._threads:
             self.proxy.start()

@@ -1,9 +1,12 @@
 """A forward proxy for DOCR's production host names, and for nothing else.
 
 Clients that honour ``HTTPS_PROXY`` send ``CONNECT api.digitalocean.com:443`` (or
-``registry.digitalocean.com:443``) here; the proxy connects to the matching docrsim host on
-this machine and relays bytes both ways, so TLS runs end to end between the client and that
-host, with a certificate from docrsim's CA. Plain absolute-form requests
+``registry.digitalocean.com:443``) here; once it has answered 200, the proxy hands the
+client's connection itself to the matching docrsim host (which serves it as if the client had
+connected there), so TLS runs end to end between the client and that host, with a
+certificate from docrsim's CA, and no byte is copied on the way. Where it cannot hand a
+connection over (a host in another process, bytes already read past the request), it
+connects to the host and relays bytes both ways instead. Plain absolute-form requests
 (``GET http://api.digitalocean.com/...``) are passed to the same host, one per connection.
 
 Every other destination is refused with 403 and a body naming it. The proxy never resolves a
@@ -16,6 +19,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from docrsim.network.production import HTTP_PORT, HTTPS_PORT
@@ -34,12 +38,19 @@ class _Refusal(Exception):
         self.status, self.reason, self.message = status, reason, message
 
 
+# Takes over a client's connection: the docrsim host serves it from then on, and closes it.
+Adopt = Callable[[socket.socket], None]
+
+
 class ForwardProxy:
     """Listens on ``host:port`` (0 picks a free port) and carries each name in ``routes``
-    (production host name -> ``(address, port)`` of the docrsim host serving it)."""
+    (production host name -> ``(address, port)`` of the docrsim host serving it); a name in
+    ``adopt`` has its tunnels handed to that host's server instead of relayed."""
 
-    def __init__(self, host: str, port: int, routes: dict[str, tuple[str, int]]):
+    def __init__(self, host: str, port: int, routes: dict[str, tuple[str, int]],
+                 adopt: dict[str, Adopt] | None = None):
         self.routes = {name.lower(): target for name, target in routes.items()}
+        self.adopt = {name.lower(): take for name, take in (adopt or {}).items()}
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.create_server((host, port), family=family)
         self._server = _Server(sock, self)
@@ -77,6 +88,7 @@ class ForwardProxy:
     # -- one client connection ------------------------------------------------------------------
     def _serve(self, client: socket.socket) -> None:
         self._track(client)
+        adopted = False
         try:
             client.settimeout(HEAD_TIMEOUT_SECONDS)
             head, early = _read_head(client)
@@ -86,7 +98,16 @@ class ForwardProxy:
             try:
                 method, target, version, headers = _parse_head(head)
                 if method == "CONNECT":
-                    upstream = self._open_tunnel(target, version)
+                    name, take = self._tunnel_route(target)
+                    if take is not None and not early:
+                        client.sendall(f"{version} 200 Connection established\r\n\r\n".encode())
+                        client.settimeout(None)
+                        self._release(client)
+                        self._server.handed_over.add(client)
+                        adopted = True
+                        take(client)
+                        return
+                    upstream = _connect(self._route(name[0], name[1], HTTPS_PORT, f"CONNECT to {target}"))
                     client.sendall(f"{version} 200 Connection established\r\n\r\n".encode())
                     if early:
                         upstream.sendall(early)
@@ -105,7 +126,8 @@ class ForwardProxy:
         except OSError:
             pass  # the client or the host went away: nothing to tell anyone
         finally:
-            self._untrack(client)
+            if not adopted:
+                self._untrack(client)
 
     def _route(self, name: str, port: int, scheme_port: int, what: str) -> tuple[str, int]:
         target = self.routes.get(name.lower().rstrip(".")) if port == scheme_port else None
@@ -115,10 +137,12 @@ class ForwardProxy:
                            f"to this docrsim, and connects nowhere else")
         return target
 
-    def _open_tunnel(self, target: str, version: str) -> socket.socket:
+    def _tunnel_route(self, target: str) -> tuple[tuple[str, int], Adopt | None]:
+        """Where a CONNECT goes (refused unless it is a carried name on port 443), and the
+        host's taker of connections when it has one."""
         name, port = _authority(target, default_port=None)
-        address = self._route(name, port, HTTPS_PORT, f"CONNECT to {target}")
-        return _connect(address)
+        self._route(name, port, HTTPS_PORT, f"CONNECT to {target}")
+        return (name, port), self.adopt.get(name.lower().rstrip("."))
 
     def _open_forward(self, method: str, target: str, version: str, headers: list[tuple[str, str]]):
         if target.startswith("/") or "://" not in target:
@@ -144,9 +168,13 @@ class ForwardProxy:
             self._open.add(sock)
 
     def _untrack(self, sock: socket.socket) -> None:
+        self._release(sock)
+        _close(sock)
+
+    def _release(self, sock: socket.socket) -> None:
+        """No longer the proxy's to close: gone, or handed to a host."""
         with self._open_lock:
             self._open.discard(sock)
-        _close(sock)
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -158,6 +186,14 @@ class _Server(socketserver.ThreadingTCPServer):
         self.socket.close()
         self.socket = sock
         self.proxy = proxy
+        self.handed_over: set[socket.socket] = set()
+
+    def shutdown_request(self, request):
+        # A connection handed to a host is the host's to close, not ours once the handler ends.
+        if request in self.handed_over:
+            self.handed_over.discard(request)
+            return
+        super().shutdown_request(request)
 
 
 class _Handler(socketserver.BaseRequestHandler):

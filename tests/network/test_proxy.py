@@ -10,6 +10,7 @@ import ssl
 import pytest
 
 from docrsim.network import proxy as proxy_module
+from docrsim.network.proxy import ForwardProxy
 from docrsim.simulator import Simulator
 from tests.network.support import https_get, proxy_request, read_all
 
@@ -47,7 +48,7 @@ def test_connect_to_the_api_name_reaches_the_api_host_over_verified_tls(sim, ver
                        "Authorization: Bearer dop_v1_docrsim\r\n")
     assert answer.startswith(b"HTTP/1.1 200")
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["registries"][0]["name"] == "acme"
-    assert connections == [("127.0.0.1", port_of(sim.api_url))]
+    assert connections == []  # the tunnel was handed to the API host itself, not relayed
 
 
 def test_connect_to_the_registry_name_reaches_the_registry_host(sim, connections):
@@ -57,7 +58,23 @@ def test_connect_to_the_registry_name_reaches_the_registry_host(sim, connections
     assert answer.startswith(b"HTTP/1.1 401")
     assert (b'Bearer realm="https://api.digitalocean.com/v2/registry/auth",service="registry.digitalocean.com"'
             in answer)
-    assert connections == [("127.0.0.1", port_of(sim.registry_url))]
+    assert connections == []
+
+
+def test_a_proxy_that_cannot_hand_tunnels_over_relays_them(sim, connections):
+    """A host in another process cannot take a connection: the proxy connects and relays."""
+    relaying = ForwardProxy("127.0.0.1", 0, {"api.digitalocean.com": ("127.0.0.1", port_of(sim.api_url))}).start()
+    try:
+        sock, head = proxy_request(relaying.port, "CONNECT api.digitalocean.com:443 HTTP/1.1\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        answer = https_get(sock, "api.digitalocean.com", "/v2/registries", sim.ca_certificate,
+                           "Authorization: Bearer dop_v1_docrsim\r\n")
+        assert answer.startswith(b"HTTP/1.1 200") and b'"name":"acme"' in answer
+        sock, head = proxy_request(relaying.port, "CONNECT registry.digitalocean.com:443 HTTP/1.1\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 403")  # a name it was not given
+    finally:
+        relaying.stop()
+    assert connections == [("127.0.0.1", port_of(sim.api_url))]
 
 
 @pytest.mark.parametrize("target", ["example.com:443", "127.0.0.1:22", "localhost:443", "api.digitalocean.com:80",
