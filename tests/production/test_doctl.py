@@ -13,12 +13,17 @@ pytestmark = pytest.mark.skipif(shutil.which("doctl") is None,
                                 reason="doctl is not on the PATH (it is not packaged where docrsim's CI installs from)")
 
 
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """doctl keeps its own configuration under $HOME: the test's, not the user's."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def doctl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["doctl", "--http-retry-max", "0", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "HOME": os.environ.get("DOCKER_CONFIG", os.environ.get("HOME", "/"))})
+    return subprocess.run(["doctl", *args], capture_output=True, text=True, timeout=120)
 
 
-def test_doctl_manages_a_registry_by_production_names(production, tmp_path):
+def test_doctl_manages_a_registry_by_production_names(production, home, tmp_path):
     assert doctl("registry", "create", "acme").returncode == 0
     got = doctl("registry", "get", "-o", "json")
     assert got.returncode == 0, got.stderr
