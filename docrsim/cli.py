@@ -13,6 +13,7 @@ from urllib.parse import quote
 import click
 
 from docrsim import control_client
+from docrsim.network.environment import DEFAULT_TOKEN
 from docrsim.core.gc_run import Rates
 
 # Commands that only talk to a running docrsim (`clock advance` stands in for `sleep` in scripts
@@ -249,7 +250,7 @@ def import_state(path, url):
 
 @main.command("env")
 @_URL
-@click.option("--token", envvar="DIGITALOCEAN_ACCESS_TOKEN", default="dop_v1_docrsim", show_default=True,
+@click.option("--token", envvar="DIGITALOCEAN_ACCESS_TOKEN", default=DEFAULT_TOKEN, show_default=True,
               help="API token the tools use (or set DIGITALOCEAN_ACCESS_TOKEN); with --tokens, a listed one.")
 @click.option("--docker-config", type=click.Path(file_okay=False),
               help="Folder to write docker's config.json in [default: ~/.local/share/docrsim/docker-config].")

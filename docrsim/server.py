@@ -44,6 +44,17 @@ class _Handler(WSGIRequestHandler):
         except ssl.SSLError:
             pass  # the client broke off a TLS connection: as a dropped plain one, nothing to say
 
+    def finish(self):
+        super().finish()
+        if self.secure:
+            # The TLS socket took the connection's descriptor over from the one socketserver
+            # accepted, so socketserver's own shutdown and close no longer reach it: end it here.
+            try:
+                self.request.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            self.request.close()
+
     def make_environ(self):
         environ = super().make_environ()
         environ["wsgi.url_scheme"] = "https" if self.secure else "http"
@@ -230,7 +241,8 @@ class Server:
 
         self.enable_tls(ca_dir)
         # The hosts are reached where they listen; a wildcard address through loopback.
-        target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1", "localhost": "127.0.0.1"}.get(
+            self.host, self.host)
         self.proxy = ForwardProxy(self.host, port, {API_HOST: (target, self._api.port),
                                                     REGISTRY_HOST: (target, self._registry.port)},
                                   adopt={API_HOST: self._api.adopt, REGISTRY_HOST: self._registry.adopt})

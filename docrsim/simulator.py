@@ -31,10 +31,10 @@ from docrsim.core.gc import Rates
 from docrsim.core.state import Simulation
 from docrsim.http.control import restore
 from docrsim.network import environment
+from docrsim.network.environment import DEFAULT_TOKEN
 from docrsim.scenarios import library
 from docrsim.server import Server
 
-DEFAULT_TOKEN = "dop_v1_docrsim"
 
 
 class Simulator:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from docrsim.core.errors import Invalid
 from docrsim.core.snapshot_format import FORMAT
+from docrsim.files import write_atomically
 
 
 class StateFileError(Invalid):
@@ -37,32 +35,7 @@ def write(path: str | Path, document: dict) -> None:
     path = Path(path)
     data = (json.dumps(document, indent=1) + "\n").encode()
     try:
-        # mkstemp makes the file readable by its owner only, fitting the secrets a state holds.
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        # Readable by its owner only, fitting the secrets a state holds.
+        write_atomically(path, data, 0o600)
     except OSError as exc:
         raise StateFileError(f"{path}: cannot write the state file: {exc.strerror or exc}") from None
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); where directories cannot be opened, skip it."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

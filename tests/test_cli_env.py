@@ -82,7 +82,7 @@ curl -sS --fail -H "Authorization: Bearer $DIGITALOCEAN_ACCESS_TOKEN" https://ap
     assert run.returncode == 0, run.stderr
     listing, moved = [line for line in run.stdout.splitlines() if line]
     assert json.loads(listing)["registries"][0]["name"] == "acme"
-    assert moved.endswith("Z")  # DOCRSIM_URL is the https API URL, verified with the bundle
+    assert moved.endswith("Z")  # DOCRSIM_URL reaches the API host over plain HTTP, docrsim's own channel
 
 
 def test_env_says_when_the_server_runs_no_proxy(tmp_path):

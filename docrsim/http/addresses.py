@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 
 from docrsim.http.endpoints import Endpoints
-from docrsim.network.production import API_URL, NAMES, REGISTRY_HOST
+from docrsim.network.production import API_URL, NAMES, REGISTRY_HOST, canonical
 
 # A DNS name, an IPv4 address, or an IPv6 address in brackets; anything else in a Host header
 # (quotes, commas, spaces) is not repeated back in a header.
@@ -70,7 +70,7 @@ def of_request() -> Addresses:
     name = host_name(request.host) if request.host else None
     if name is None:
         return Addresses(ends.api_url, ends.registry_host)
-    if name.lower().rstrip(".") in NAMES:
+    if canonical(name) in NAMES:
         return PRODUCTION
     return Addresses(f"{request.scheme}://{name}:{ends.api_port}", f"{name}:{ends.registry_port}")
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from docrsim.files import data_directory, write_atomically
 from docrsim.network import NetworkSetupError
 from docrsim.network.production import NAMES
 
@@ -57,8 +58,7 @@ def default_directory() -> Path:
     """``$DOCRSIM_CA_DIR``, else ``$XDG_DATA_HOME/docrsim/ca`` (``~/.local/share/docrsim/ca``)."""
     if os.environ.get("DOCRSIM_CA_DIR"):
         return Path(os.environ["DOCRSIM_CA_DIR"]).expanduser()
-    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data) / "docrsim" / "ca"
+    return data_directory() / "ca"
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,17 @@ class CertificateAuthority:
         folder = Path(directory).expanduser() if directory is not None else default_directory()
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AuthorityError(f"{folder}: cannot make the CA folder: {exc.strerror or exc}") from None
-        with open(folder / _LOCK_FILE, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            # The certificate is written last, so a folder without one holds no finished CA.
-            if not (folder / CERTIFICATE_FILE).exists():
-                _write_new(folder)
-            authority = cls._load(folder)
-        authority.write_bundle()
+            _check_private(folder)
+            with open(folder / _LOCK_FILE, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                # The certificate is written last, so a folder without one holds no finished CA.
+                if not (folder / CERTIFICATE_FILE).exists():
+                    _write_new(folder)
+                authority = cls._load(folder)
+            authority.write_bundle()
+        except OSError as exc:  # a read-only folder, a full disk...
+            where = exc.filename or folder
+            raise AuthorityError(f"{where}: cannot keep docrsim's CA there: {exc.strerror or exc}") from None
         return authority
 
     @classmethod
@@ -121,6 +123,7 @@ class CertificateAuthority:
             raise AuthorityError(f"{key_file}: not an unencrypted PEM private key ({exc})") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != certificate.public_key():
             raise AuthorityError(f"{key_file}: not the key of {cert_file}")
+        _check_private(key_file)
         return cls(folder, certificate, key)
 
     # -- what it issues -------------------------------------------------------------------------
@@ -163,7 +166,6 @@ class CertificateAuthority:
         context.set_alpn_protocols(["http/1.1"])
         # load_cert_chain reads files only: a private temporary one, gone once loaded.
         with tempfile.NamedTemporaryFile(dir=self.directory, prefix=".leaf-", suffix=".pem") as file:
-            os.chmod(file.name, 0o600)
             file.write(leaf.key_pem + leaf.certificate_pem)
             file.flush()
             context.load_cert_chain(file.name)
@@ -179,8 +181,21 @@ class CertificateAuthority:
         path = self.bundle_path
         if path.exists() and path.read_bytes() == content:
             return path
-        _write_atomically(path, content, 0o644)
+        write_atomically(path, content, 0o644)
         return path
+
+
+def _check_private(path: Path) -> None:
+    """The CA folder and key must be the user's alone, as ssh insists for its keys: a CA that
+    someone else could read or replace is not docrsim's to trust."""
+    status = path.stat()
+    if status.st_uid != os.getuid():
+        raise AuthorityError(f"{path}: owned by another user (uid {status.st_uid}); docrsim keeps its CA "
+                             f"in a folder of its own user")
+    wide = status.st_mode & (0o022 if path.is_dir() else 0o077)
+    if wide:
+        raise AuthorityError(f"{path}: permissions {oct(status.st_mode & 0o777)} are too open for docrsim's CA "
+                             f"(chmod {'700' if path.is_dir() else '600'} {path})")
 
 
 def _write_new(folder: Path) -> None:
@@ -208,22 +223,8 @@ def _write_new(folder: Path) -> None:
                                 serialization.NoEncryption())
     # The key first, 0600 from its creation (never briefly readable by others), then the
     # certificate; each is renamed into place whole.
-    _write_atomically(folder / KEY_FILE, key_pem, 0o600)
-    _write_atomically(folder / CERTIFICATE_FILE, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
-
-
-def _write_atomically(path: Path, content: bytes, mode: int) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(folder / KEY_FILE, key_pem, 0o600)
+    write_atomically(folder / CERTIFICATE_FILE, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def _system_bundle() -> bytes:

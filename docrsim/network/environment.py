@@ -13,7 +13,10 @@ What each variable is for:
 - ``DOCKER_CONFIG``: a ``config.json`` that logs in to ``registry.digitalocean.com`` (and to the
   registry host's direct address) with the API token, as ``docker login`` with a DO token does.
 - ``DIGITALOCEAN_ACCESS_TOKEN`` for doctl and scripts; ``DOCRSIM_URL`` for the ``docrsim``
-  commands.
+  commands: the API host over plain HTTP, docrsim's own channel, which needs no CA.
+
+``Simulator.env()`` gives these and a few of its own (``DIGITALOCEAN_TOKEN``,
+``DOCRSIM_REGISTRY_HOST``, and ``DIGITALOCEAN_API_URL`` while no proxy runs).
 """
 
 from __future__ import annotations
@@ -22,15 +25,18 @@ import base64
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from docrsim.files import data_directory
 from docrsim.network.production import REGISTRY_HOST
 
-LOOPBACK = "127.0.0.1,localhost,::1"
+DEFAULT_TOKEN = "dop_v1_docrsim"  # any token works unless docrsim was given --tokens
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_WILDCARDS = ("0.0.0.0", "::")
 
 
 def default_docker_config() -> Path:
-    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data) / "docrsim" / "docker-config"
+    return data_directory() / "docker-config"
 
 
 def variables(endpoints: dict, token: str, docker_config: str | os.PathLike | None) -> dict[str, str]:
@@ -38,7 +44,10 @@ def variables(endpoints: dict, token: str, docker_config: str | os.PathLike | No
     env: dict[str, str] = {}
     if endpoints.get("proxy_url"):
         proxy = endpoints["proxy_url"]
-        env.update(HTTPS_PROXY=proxy, https_proxy=proxy, NO_PROXY=LOOPBACK, no_proxy=LOOPBACK)
+        # docrsim's own address stays direct too, where it listens somewhere else than loopback.
+        listens = urlsplit(endpoints["api_url"]).hostname
+        direct = ",".join([*LOOPBACK, *([listens] if listens not in (*LOOPBACK, *_WILDCARDS) else [])])
+        env.update(HTTPS_PROXY=proxy, https_proxy=proxy, NO_PROXY=direct, no_proxy=direct)
     if endpoints.get("ca_bundle"):
         bundle = endpoints["ca_bundle"]
         env.update(SSL_CERT_FILE=bundle, REQUESTS_CA_BUNDLE=bundle, CURL_CA_BUNDLE=bundle,
@@ -46,7 +55,7 @@ def variables(endpoints: dict, token: str, docker_config: str | os.PathLike | No
     env["DIGITALOCEAN_ACCESS_TOKEN"] = token
     if docker_config is not None:
         env["DOCKER_CONFIG"] = str(docker_config)
-    env["DOCRSIM_URL"] = endpoints["api_url"]
+    env["DOCRSIM_URL"] = "http://" + endpoints["api_url"].split("://", 1)[1]
     return env
 
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from docrsim.network.production import HTTP_PORT, HTTPS_PORT
+from docrsim.network.production import HTTP_PORT, HTTPS_PORT, canonical
 
 HEAD_LIMIT_BYTES = 64 * 1024
 HEAD_TIMEOUT_SECONDS = 30
@@ -49,12 +50,10 @@ class ForwardProxy:
 
     def __init__(self, host: str, port: int, routes: dict[str, tuple[str, int]],
                  adopt: dict[str, Adopt] | None = None):
-        self.routes = {name.lower(): target for name, target in routes.items()}
-        self.adopt = {name.lower(): take for name, take in (adopt or {}).items()}
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.create_server((host, port), family=family)
-        self._server = _Server(sock, self)
-        self.port = sock.getsockname()[1]
+        self.routes = {canonical(name): target for name, target in routes.items()}
+        self.adopt = {canonical(name): take for name, take in (adopt or {}).items()}
+        self._server = _Server(host, port, self)
+        self.port = self._server.server_address[1]
         self.host = host
         self._thread: threading.Thread | None = None
         self._open: set[socket.socket] = set()
@@ -78,9 +77,11 @@ class ForwardProxy:
             self._thread = None
         self._server.server_close()
         with self._open_lock:
-            for sock in list(self._open):
-                _close(sock)
+            open_now = list(self._open)
             self._open.clear()
+        for sock in open_now:  # live tunnels: shut, which wakes the threads blocked reading them
+            _shut(sock)
+            _close(sock)
 
     def describe_routes(self) -> str:
         return " and ".join(f"{name}:{HTTPS_PORT}" for name in sorted(self.routes))
@@ -88,9 +89,7 @@ class ForwardProxy:
     # -- one client connection ------------------------------------------------------------------
     def _serve(self, client: socket.socket) -> None:
         self._track(client)
-        adopted = False
         try:
-            client.settimeout(HEAD_TIMEOUT_SECONDS)
             head, early = _read_head(client)
             if head is None:
                 return
@@ -98,16 +97,12 @@ class ForwardProxy:
             try:
                 method, target, version, headers = _parse_head(head)
                 if method == "CONNECT":
-                    name, take = self._tunnel_route(target)
+                    address, take = self._tunnel_route(target)
                     if take is not None and not early:
                         client.sendall(f"{version} 200 Connection established\r\n\r\n".encode())
-                        client.settimeout(None)
-                        self._release(client)
-                        self._server.handed_over.add(client)
-                        adopted = True
-                        take(client)
+                        self._hand_over(client, take)
                         return
-                    upstream = _connect(self._route(name[0], name[1], HTTPS_PORT, f"CONNECT to {target}"))
+                    upstream = _connect(address)
                     client.sendall(f"{version} 200 Connection established\r\n\r\n".encode())
                     if early:
                         upstream.sendall(early)
@@ -125,12 +120,27 @@ class ForwardProxy:
                 self._untrack(upstream)
         except OSError:
             pass  # the client or the host went away: nothing to tell anyone
+        except Exception:  # noqa: BLE001 - a request nobody foresaw is answered, never a traceback
+            _answer(client, "HTTP/1.1", _Refusal(400, "Bad Request", "docrsim's proxy cannot read this request"))
         finally:
-            if not adopted:
+            if client in self._open:
                 self._untrack(client)
 
+    def _hand_over(self, client: socket.socket, take: Adopt) -> None:
+        """The host serves the connection from now on (and closes it); if it cannot take it,
+        the proxy still closes it."""
+        client.settimeout(None)
+        self._release(client)
+        self._server.handed_over.add(client)
+        try:
+            take(client)
+        except BaseException:
+            self._server.handed_over.discard(client)
+            _close(client)
+            raise
+
     def _route(self, name: str, port: int, scheme_port: int, what: str) -> tuple[str, int]:
-        target = self.routes.get(name.lower().rstrip(".")) if port == scheme_port else None
+        target = self.routes.get(canonical(name)) if port == scheme_port else None
         if target is None:
             raise _Refusal(403, "Forbidden",
                            f"docrsim's proxy refuses {what}: it carries only {self.describe_routes()}, "
@@ -138,18 +148,20 @@ class ForwardProxy:
         return target
 
     def _tunnel_route(self, target: str) -> tuple[tuple[str, int], Adopt | None]:
-        """Where a CONNECT goes (refused unless it is a carried name on port 443), and the
-        host's taker of connections when it has one."""
+        """The host's address for a CONNECT (refused unless it names a carried host on port
+        443), and the host's taker of connections when it has one."""
         name, port = _authority(target, default_port=None)
-        self._route(name, port, HTTPS_PORT, f"CONNECT to {target}")
-        return (name, port), self.adopt.get(name.lower().rstrip("."))
+        return self._route(name, port, HTTPS_PORT, f"CONNECT to {target}"), self.adopt.get(canonical(name))
 
     def _open_forward(self, method: str, target: str, version: str, headers: list[tuple[str, str]]):
         if target.startswith("/") or "://" not in target:
             raise _Refusal(400, "Bad Request",
                            f"this is docrsim's forward proxy: it takes CONNECT {self.describe_routes().split(' and ')[0]} "
                            f"(set HTTPS_PROXY to it) or absolute URLs, not {method} {target}")
-        url = urlsplit(target)
+        try:
+            url = urlsplit(target)
+        except ValueError:
+            raise _Refusal(400, "Bad Request", f"not a URL: {target[:200]!r}") from None
         if url.scheme.lower() != "http":
             raise _Refusal(400, "Bad Request", f"docrsim's proxy carries https through CONNECT, not {method} {target}")
         name, port = _authority(url.netloc, default_port=HTTP_PORT)
@@ -180,11 +192,11 @@ class ForwardProxy:
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False
+    allow_reuse_address = True
 
-    def __init__(self, sock: socket.socket, proxy: ForwardProxy):
-        super().__init__(sock.getsockname()[:2], _Handler, bind_and_activate=False)
-        self.socket.close()
-        self.socket = sock
+    def __init__(self, host: str, port: int, proxy: ForwardProxy):
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host, port), _Handler)  # binds here: a busy port raises OSError
         self.proxy = proxy
         self.handed_over: set[socket.socket] = set()
 
@@ -202,9 +214,15 @@ class _Handler(socketserver.BaseRequestHandler):
 
 
 def _read_head(client: socket.socket) -> tuple[bytes | None, bytes]:
-    """The request head (up to the blank line) and whatever arrived after it."""
+    """The request head (up to the blank line) and whatever arrived after it, within one
+    deadline for the whole head, however slowly it trickles in."""
+    deadline = time.monotonic() + HEAD_TIMEOUT_SECONDS
     data = b""
     while b"\r\n\r\n" not in data and len(data) <= HEAD_LIMIT_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, b""
+        client.settimeout(left)
         chunk = client.recv(8192)
         if not chunk:
             return None, b""
@@ -220,6 +238,8 @@ def _read_head(client: socket.socket) -> tuple[bytes | None, bytes]:
 
 def _parse_head(head: bytes):
     lines = head.decode("latin-1").split("\r\n")
+    if any("\n" in line or "\r" in line for line in lines):
+        raise _Refusal(400, "Bad Request", "a bare CR or LF inside a request line or header")
     parts = lines[0].split(" ")
     if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
         raise _Refusal(400, "Bad Request", f"not an HTTP/1.x request line: {lines[0][:200]!r}")
@@ -242,8 +262,8 @@ def _authority(text: str, default_port: int | None) -> tuple[str, int]:
         if default_port is None:
             raise _Refusal(400, "Bad Request", f"CONNECT needs host:port, not {text!r}")
         return host, default_port
-    if not port.isdigit():
-        raise _Refusal(400, "Bad Request", f"not a port number in {text!r}")
+    if not (port.isascii() and port.isdigit()):
+        raise _Refusal(400, "Bad Request", f"not a port number in {text[:200]!r}")
     return host, int(port)
 
 
@@ -297,6 +317,13 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         pass
     try:
         sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 

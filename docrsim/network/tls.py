@@ -12,6 +12,9 @@ from __future__ import annotations
 import socket
 import ssl
 
+# A connection may wait a while before its first byte (browsers open some ahead of need); once
+# a handshake has begun it must finish promptly.
+FIRST_BYTE_TIMEOUT_SECONDS = 120
 HANDSHAKE_TIMEOUT_SECONDS = 10
 _HANDSHAKE_RECORD = b"\x16"  # the first byte of every TLS ClientHello
 
@@ -20,7 +23,7 @@ def accept(connection: socket.socket, context: ssl.SSLContext) -> tuple[socket.s
     """The connection as the client opened it: wrapped and handshaken when it starts with a
     TLS handshake (``True``), else as it is. Raises OSError (ssl.SSLError included) when the
     handshake fails, as it does for a client that does not trust docrsim's CA."""
-    connection.settimeout(HANDSHAKE_TIMEOUT_SECONDS)
+    connection.settimeout(FIRST_BYTE_TIMEOUT_SECONDS)
     try:
         first = connection.recv(1, socket.MSG_PEEK)
     finally:

@@ -130,3 +130,32 @@ def test_a_key_left_without_its_certificate_is_replaced(tmp_path):
     CertificateAuthority.load_or_create(tmp_path)
     (tmp_path / "ca.pem").unlink()
     assert CertificateAuthority.load_or_create(tmp_path).certificate_path.exists()
+
+
+def test_a_folder_others_may_write_is_refused(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    with pytest.raises(AuthorityError, match=r"permissions 0o777 are too open .*\(chmod 700 "):
+        CertificateAuthority.load_or_create(folder)
+    assert not (folder / "ca-key.pem").exists()
+
+
+def test_a_key_others_may_read_is_refused(tmp_path):
+    CertificateAuthority.load_or_create(tmp_path)
+    (tmp_path / "ca-key.pem").chmod(0o644)
+    with pytest.raises(AuthorityError, match=r"ca-key\.pem: permissions 0o644 are too open"):
+        CertificateAuthority.load_or_create(tmp_path)
+
+
+def test_a_folder_docrsim_cannot_write_is_named(tmp_path):
+    import os
+
+    if os.getuid() == 0:
+        pytest.skip("root writes into a read-only folder all the same")
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(AuthorityError, match="cannot keep docrsim's CA there"):
+            CertificateAuthority.load_or_create(tmp_path)
+    finally:
+        tmp_path.chmod(0o700)

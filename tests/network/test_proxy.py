@@ -137,5 +137,37 @@ def test_a_client_without_docrsims_ca_fails_verification(sim):
         https_get(sock, "api.digitalocean.com", "/v2/registries", certifi.where())
 
 
-def test_the_proxy_binds_loopback_by_default(sim):
-    assert sim.proxy_url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("head", [
+    "CONNECT api.digitalocean.com:\u00b2 HTTP/1.1\r\n\r\n",  # a digit, but not an ASCII one
+    "GET http://[x/ HTTP/1.1\r\n\r\n",  # not a URL
+    "GET http://api.digitalocean.com/ HTTP/1.1\r\nX: a\nInjected: b\r\n\r\n",  # a bare LF
+])
+def test_unreadable_requests_are_refused_without_a_traceback(sim, head, capfd, connections):
+    sock, answer = proxy_request(port_of(sim.proxy_url), head)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert "Traceback" not in capfd.readouterr().err
+    assert connections == []
+
+
+def test_stopping_ends_open_tunnels(sim):
+    relaying = ForwardProxy("127.0.0.1", 0, {"api.digitalocean.com": ("127.0.0.1", port_of(sim.api_url))}).start()
+    sock, head = proxy_request(relaying.port, "CONNECT api.digitalocean.com:443 HTTP/1.1\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    relaying.stop()
+    sock.settimeout(5)
+    assert sock.recv(1) == b""  # the tunnel was closed, not left to its threads
+
+
+def test_a_tunnel_the_host_serves_ends_when_its_answer_does(sim):
+    """An error answer over TLS with Connection: close reaches the end of the stream (the TLS
+    socket is closed by the host, not left to the garbage collector)."""
+    sock, head = proxy_request(port_of(sim.proxy_url), "CONNECT api.digitalocean.com:443 HTTP/1.1\r\n\r\n")
+    sock.settimeout(5)
+    answer = https_get(sock, "api.digitalocean.com", "/no/such/path", sim.ca_certificate)
+    assert answer.startswith(b"HTTP/1.1 404")
+
+
+def test_the_proxy_is_bound_to_loopback_by_default(sim):
+    assert sim._server.proxy._server.server_address[0] == "127.0.0.1"

@@ -193,7 +193,7 @@ API = [
     Bad("token: no credentials", "api", "GET", "/v2/registry/auth", 401, "unauthorized", api_token=None),
     Bad("token: a scope without actions", "api", "GET", "/v2/registry/auth?scope=repository:acme/web", 400,
         "bad_request", headers={"Authorization": "Basic ZG9wX3YxX2E6ZG9wX3YxX2E="}, api_token=None),
-    Bad("token: another service", "api", "GET", "/v2/registry/auth?service=registry.digitalocean.com", 400,
+    Bad("token: another service", "api", "GET", "/v2/registry/auth?service=quay.io", 400,
         "bad_request", headers={"Authorization": "Basic ZG9wX3YxX2E6ZG9wX3YxX2E="}, api_token=None),
 ]
 
