@@ -393,22 +393,30 @@ def median_trip(trips: list[dict]) -> dict:
             "trips": trips}
 
 
+def build_image(scratch: Path, layer_mib: int, layers: int = 5) -> tuple[Path, int]:
+    """An OCI layout of one image of incompressible layers under ``scratch``; its path and size."""
+    sys.path.insert(0, str(ROOT))
+    from tests.clients.oci_layout import Layout
+
+    source = scratch / "source"
+    layout = Layout(source)
+    layout.tag(layout.image({f"part{i}": os.urandom(layer_mib * MIB) for i in range(layers)}), "v1")
+    image_bytes = sum(p.stat().st_size for p in (source / "blobs" / "sha256").iterdir())
+    print(f"image: {image_bytes / 1e6:.1f} MB in {layers} layers", flush=True)
+    return source, image_bytes
+
+
 def registry_section(args, results: list) -> None:
     print("\n== registry host: skopeo copy of a 5-layer image, in and out ==", flush=True)
     if shutil.which("skopeo") is None:
         skip("registry host section", "skopeo is not installed (apt-get install skopeo)")
         return
     sys.path.insert(0, str(ROOT))
-    from tests.clients.oci_layout import Layout, tagged_digest
+    from tests.clients.oci_layout import tagged_digest
 
-    layers, layer_mib = 5, args.layer_mib
     with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
         scratch = Path(scratch)
-        source = scratch / "source"
-        layout = Layout(source)
-        layout.tag(layout.image({f"part{i}": os.urandom(layer_mib * MIB) for i in range(layers)}), "v1")
-        image_bytes = sum(p.stat().st_size for p in (source / "blobs" / "sha256").iterdir())
-        print(f"image: {image_bytes / 1e6:.1f} MB in {layers} layers", flush=True)
+        source, image_bytes = build_image(scratch, args.layer_mib)
         figures = {}
         for server in docrsim_servers(args):
             # Each copy goes to a fresh server (a second push of the same image would skip its
@@ -490,16 +498,11 @@ def proxy_section(args, results: list) -> None:
         return
     sys.path.insert(0, str(ROOT))
     from docrsim.network import environment
-    from tests.clients.oci_layout import Layout, tagged_digest
+    from tests.clients.oci_layout import tagged_digest
 
-    layers, layer_mib = 5, args.layer_mib
     with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
         scratch = Path(scratch)
-        source = scratch / "source"
-        layout = Layout(source)
-        layout.tag(layout.image({f"part{i}": os.urandom(layer_mib * MIB) for i in range(layers)}), "v1")
-        image_bytes = sum(p.stat().st_size for p in (source / "blobs" / "sha256").iterdir())
-        print(f"image: {image_bytes / 1e6:.1f} MB in {layers} layers", flush=True)
+        source, image_bytes = build_image(scratch, args.layer_mib)
         trips: dict[str, list] = {"direct": [], "proxy": []}
         # Alternating, each copy into a fresh docrsim, so the two ways see the same machine load.
         # The direct one serves plain HTTP only (with TLS on, skopeo would take unverified TLS).

@@ -4,7 +4,6 @@ reaches docrsim as api.digitalocean.com and registry.digitalocean.com, with veri
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import stat
 import subprocess

@@ -11,7 +11,7 @@ import requests
 
 from docrsim.server import TlsUnsupported
 from docrsim.simulator import Simulator
-from tests.network.support import https_get, read_all
+from tests.network.support import https_get
 
 TOKEN = {"Authorization": "Bearer dop_v1_docrsim"}
 
