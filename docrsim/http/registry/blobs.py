@@ -106,7 +106,7 @@ def _commit(sim, name: str, registry: str, session, digest: str) -> Response:
         raise from_domain(exc) from None
     with sim.transaction() as now:
         try:
-            distribution.store_blob(sim, registry, data, digest, now)
+            distribution.store_blob(sim, registry, session.repository, data, digest, now)
         except DomainError as exc:
             raise from_domain(exc) from None
         finally:
@@ -137,7 +137,8 @@ def start_upload(name):
         mount = request.args.get("mount")
         if mount:
             parse_digest(mount)
-            if distribution.mount_blob(sim, registry, mount):
+            source_registry, _, source = request.args.get("from", "").partition("/")
+            if source_registry == registry and distribution.mount_blob(sim, registry, repository, mount, source, now):
                 return Response(status=201, headers={"Location": f"/v2/{name}/blobs/{mount}",
                                                      "Docker-Content-Digest": mount, "Content-Length": "0"})
         digest = request.args.get("digest")
