@@ -86,6 +86,15 @@ def test_multi_arch_index_and_retag(registry, tmp_path):
     assert len(manifests) == 3
 
 
+def pulled_digest(creds, ref: str, layout_dir) -> str:
+    """Copy ``ref`` (``name:tag``) back into an OCI layout; the digest it arrives with."""
+    host, user, secret = creds
+    back = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"{user}:{secret}",
+                  f"docker://{host}/{ref}", f"oci:{layout_dir}:{ref.rpartition(':')[2]}")
+    assert back.returncode == 0, back.stderr
+    return tagged_digest(layout_dir, ref.rpartition(":")[2])
+
+
 def image_blobs(root, tag: str) -> tuple[str, set[str]]:
     """The config digest and the layer digests of the layout's image tagged ``tag``."""
     digest = tagged_digest(root, tag).removeprefix("sha256:")
@@ -132,10 +141,7 @@ def test_copying_an_image_into_a_second_repository_uploads_or_mounts_each_blob(r
         assert landed, (digest, answers)
     assert registry.sim.account.registry("acme").storage_usage_bytes == usage  # bytes held once
 
-    back = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"{user}:{secret}",
-                  f"docker://{host}/acme/second:v1", f"oci:{tmp_path / 'back'}:v1")
-    assert back.returncode == 0, back.stderr
-    assert tagged_digest(tmp_path / "back", "v1") == tagged_digest(tmp_path / "src", "v1")
+    assert pulled_digest(creds, "acme/second:v1", tmp_path / "back") == tagged_digest(tmp_path / "src", "v1")
 
 
 def test_copying_between_repositories_mounts_the_blobs_from_where_they_are(registry, tmp_path):
@@ -161,10 +167,7 @@ def test_copying_between_repositories_mounts_the_blobs_from_where_they_are(regis
     # The config is not reused but copied: unknown in acme/copy, it is uploaded there.
     assert asked[config][0] == ("HEAD", "", 404) and asked[config][-1][2] == 201, asked[config]
 
-    back = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"{user}:{secret}",
-                  f"docker://{host}/acme/copy:v1", f"oci:{tmp_path / 'back'}:v1")
-    assert back.returncode == 0, back.stderr
-    assert tagged_digest(tmp_path / "back", "v1") == tagged_digest(tmp_path / "src", "v1")
+    assert pulled_digest(creds, "acme/copy:v1", tmp_path / "back") == tagged_digest(tmp_path / "src", "v1")
 
 
 def test_push_is_refused_during_gc_and_accepted_after(registry, tmp_path):
