@@ -94,7 +94,9 @@ def detect_media_type(document: dict, declared: str | None) -> str:
     if own is not None:
         if not isinstance(own, str):
             raise InvalidManifest("mediaType: must be a string")
-        if declared and declared in MANIFEST_MEDIA_TYPES and declared != own:
+        # A declared type of any kind must agree with the document's own, as distribution
+        # refuses a Content-Type its document contradicts.
+        if declared and declared != own:
             raise InvalidManifest(f"mediaType {own!r} does not match the declared content type {declared!r}")
         media_type = own
     elif declared and declared in MANIFEST_MEDIA_TYPES:

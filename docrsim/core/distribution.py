@@ -45,13 +45,15 @@ def check_writable(sim, registry_name: str, now: datetime) -> None:
         sim.gc.check_idle(registry_name)
 
 
-def store_blob(sim, registry_name: str, data: bytes, digest: str, now: datetime) -> str:
-    """Store an uploaded blob; its upload session has verified ``digest`` against the bytes."""
+def store_blob(sim, registry_name: str, repository: str, data: bytes, digest: str, now: datetime) -> str:
+    """Store a blob uploaded into ``repository`` and link it there; its upload session has
+    verified ``digest`` against the bytes. Bytes the registry already holds count once."""
     registry = sim.account.registry(registry_name)
     check_writable(sim, registry_name, now)
     if digest not in registry.content.blobs:
         sim.account.check_storage_for(len(data))
     registry.content.blobs.put_verified(data, digest)
+    registry.content.link_blob(repository, digest)
     registry.refresh_usage(now)
     return digest
 
@@ -66,13 +68,18 @@ def put_manifest(sim, registry_name: str, repository: str, raw: bytes, now: date
     if digest not in registry.content.blobs:
         sim.account.check_storage_for(len(raw))
     digest = registry.content.put_manifest(
-        repository, raw, now, media_type=media_type, tag=tag, expected_digest=expected_digest
+        repository, raw, now, media_type=media_type, tag=tag, expected_digest=expected_digest, linked_only=True
     )
     registry.refresh_usage(now)
     return digest
 
 
-def mount_blob(sim, registry_name: str, digest: str) -> bool:
-    """Cross-repository mount: within one registry every repository shares the blob store,
-    so a blob the registry holds is available to all of its repositories."""
-    return digest in sim.account.registry(registry_name).content.blobs
+def mount_blob(sim, registry_name: str, repository: str, digest: str, source: str, now: datetime) -> bool:
+    """Cross-repository mount: link into ``repository`` a blob that ``source``, a repository of
+    the same registry, links. False (the client uploads instead) when the source does not."""
+    content = sim.account.registry(registry_name).content
+    if not content.has_blob(source, digest):
+        return False
+    check_writable(sim, registry_name, now)
+    content.link_blob(repository, digest)
+    return True

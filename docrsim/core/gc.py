@@ -15,7 +15,9 @@ manifest's own bytes count as referenced while it is linked); ``untagged manifes
 unlinks manifests not reachable from a tag (through index children or subject referrers)
 and leaves the blobs they used; ``untagged manifests and unreferenced blobs`` does both,
 the blobs last, so the ones just orphaned go too. Unlinking a manifest no repository links
-any more also removes its bytes.
+any more also removes its bytes. Blob links (``docrsim.core.links``) keep nothing alive: a blob
+a repository links only by upload or mount is unreferenced, and a deleted blob takes every
+link to it along, so pushed again it is linked only where it is uploaded.
 
 Accounting: ``blobs_deleted`` counts each content object whose bytes the run removed from
 the blob store (a manifest's own bytes and blobs alike) and ``freed_bytes`` is their total

@@ -207,7 +207,7 @@ class Run:
         if index >= len(plan.manifests):
             digest = plan.blob(index - len(plan.manifests))
             if digest in blobs:
-                self.freed_bytes += blobs.remove(digest)
+                self.freed_bytes += content.remove_blob(digest)
                 self.blobs_deleted += 1
             return
         repo_name, digest, frees, _ = plan.manifests[index]
@@ -221,7 +221,7 @@ class Run:
             return
         content.manifests.pop(digest, None)
         if frees and digest in blobs:
-            self.freed_bytes += blobs.remove(digest)
+            self.freed_bytes += content.remove_blob(digest)
             self.blobs_deleted += 1
 
     def _enter_next_phase(self, at: datetime, content: RegistryContent) -> None:

@@ -30,11 +30,11 @@ def push_image(sim, registry: str, repository: str, *, tag: str | None, layers: 
     descriptors = []
     for index in range(layers):
         data = generated_bytes(f"{label}/layer/{index}", layer_size)
-        digest = distribution.store_blob(sim, registry, data, digests.compute(data), now)
+        digest = distribution.store_blob(sim, registry, repository, data, digests.compute(data), now)
         descriptors.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": len(data)})
     config = json.dumps({"os": "linux", "architecture": "amd64", "config": {"Labels": {"org.docrsim.image": label}},
                          "rootfs": {"type": "layers", "diff_ids": [d["digest"] for d in descriptors]}}).encode()
-    config_digest = distribution.store_blob(sim, registry, config, digests.compute(config), now)
+    config_digest = distribution.store_blob(sim, registry, repository, config, digests.compute(config), now)
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": media.OCI_MANIFEST,

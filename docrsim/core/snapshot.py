@@ -3,7 +3,9 @@
 An exported document holds everything the world's future depends on: the clock, the seed and
 the id generator's position (the next uuid after an import is the one the exported world would
 have made), the account, every registry's blobs (bytes as base64; synthetic ones as sizes),
-manifests (their bytes are blobs), repositories with links and tags, minted docker
+manifests (their bytes are blobs), repositories with their manifest links and tags, the blob
+links of every repository (docrsim.core.links; a repository need not exist to link blobs, as
+an upload comes before the manifest that makes it), minted docker
 credentials, outstanding write tokens, garbage collection (settings, armed faults, and every
 run, active ones mid-phase included: see ``docrsim.core.snapshot_gc``) and a test's fault
 rules with their holds (``docrsim.core.snapshot_faults``). Lists keep the model's own order
@@ -37,7 +39,8 @@ from docrsim.core.faults import FaultSet
 from docrsim.core.gc import GarbageCollector
 from docrsim.core.ids import IdGenerator
 from docrsim.core.snapshot_format import (
-    FORMAT, Problem, StateError, check_blob, check_shape, read_digest, read_instant, write_instant,
+    FORMAT, Problem, StateError, check_blob, check_blob_links, check_shape, read_digest, read_instant,
+    write_instant,
 )
 from docrsim.core.store import Manifest, RegistryContent, Repository, Tag, validate_tag
 
@@ -104,6 +107,10 @@ def _export_registry(registry: Registry) -> dict:
                 ],
             }
             for repo in sorted(content.repositories.values(), key=lambda r: r.name)
+        ],
+        "blob_links": [
+            {"repository": name, "digests": sorted(linked)}
+            for name, linked in sorted(content.links.by_repository().items())
         ],
     }
 
@@ -231,7 +238,26 @@ def _build_registry(document: dict, where: str) -> Registry:
         _build_blob(content, blob, f"{where}.blobs[{index}]")
     for index, repo in enumerate(document["repositories"]):
         _build_repository(content, repo, f"{where}.repositories[{index}]")
+    repositories_seen: set[str] = set()
+    for index, entry in enumerate(document["blob_links"]):
+        _build_blob_links(content, entry, f"{where}.blob_links[{index}]", repositories_seen)
     return registry
+
+
+def _build_blob_links(content: RegistryContent, entry: dict, where: str, seen: set[str]) -> None:
+    check_blob_links(entry, where)
+    name = entry["repository"]
+    if name in seen:
+        raise Problem(f"{where}.repository", f"repository {name!r} appears twice")
+    seen.add(name)
+    for index, text in enumerate(entry["digests"]):
+        at = f"{where}.digests[{index}]"
+        digest = read_digest(text, at)
+        if digest not in content.blobs:
+            raise Problem(at, f"blob {digest} is not among the registry's blobs")
+        if content.links.linked(name, digest):
+            raise Problem(at, f"blob {digest} is linked twice")
+        content.links.link(name, digest)
 
 
 def _build_blob(content: RegistryContent, blob: dict, where: str) -> None:

@@ -164,6 +164,24 @@ def check_blob(entry, where: str) -> None:
         if kind is int and value < 0:
             raise Problem(f"{where}.{name}", f"{value} is less than the minimum of 0")
 
+
+def check_blob_links(entry, where: str) -> None:
+    """The shape of one entry of a registry's ``blob_links`` (as large as ``blobs``, so checked
+    here rather than by the schema, like them)."""
+    if not isinstance(entry, dict):
+        raise Problem(where, "an entry of blob_links is a JSON object")
+    for name in ("repository", "digests"):
+        if name not in entry:
+            raise Problem(where, f"{name!r} is a required property")
+    for name in entry:
+        if name not in ("repository", "digests"):
+            raise Problem(where, f"unknown field {name!r}")
+    if not isinstance(entry["repository"], str) or not entry["repository"]:
+        raise Problem(f"{where}.repository", "a repository name is a non-empty string")
+    if not isinstance(entry["digests"], list) or not all(isinstance(d, str) for d in entry["digests"]):
+        raise Problem(f"{where}.digests", "a list of digests")
+
+
 _REPOSITORY = _object({
     "name": _NAME,
     "created_at": _INSTANT,
@@ -183,6 +201,7 @@ _REGISTRY = _object({
     "storage_usage_bytes_updated_at": _INSTANT,
     "blobs": {"type": "array"},  # entries: check_blob
     "repositories": {"type": "array", "items": _REPOSITORY},
+    "blob_links": {"type": "array"},  # entries: check_blob_links
     "write_tokens": {"type": "array", "items": _object({"issued_at": _INSTANT, "expires_at": _INSTANT})},
     "gc_fault": _PHASE,
     "garbage_collections": {"type": "array", "items": _RUN},

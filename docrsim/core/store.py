@@ -2,7 +2,8 @@
 
 As in the CNCF distribution registry, a manifest's bytes are themselves a blob. A repository
 *links* manifests; deleting a manifest through the API removes the link (and its tags) but not
-the bytes, so only garbage collection ever frees storage.
+the bytes, so only garbage collection ever frees storage. A repository links blobs too
+(docrsim.core.links): the bytes are shared, but each repository sees only the blobs linked there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from docrsim.core import digests
 from docrsim.core.content import ParsedManifest, parse_manifest
 from docrsim.core.errors import Invalid, NotFound
+from docrsim.core.links import BlobLinks
 
 
 class BlobStore:
@@ -142,6 +144,21 @@ class RegistryContent:
         self.blobs = BlobStore()
         self.manifests: dict[str, Manifest] = {}
         self.repositories: dict[str, Repository] = {}
+        self.links = BlobLinks()
+
+    # -- blobs --------------------------------------------------------------------------------
+    def has_blob(self, repository: str, digest: str) -> bool:
+        """Whether ``repository`` may serve the blob: held in the store and linked there."""
+        return digest in self.blobs and self.links.linked(repository, digest)
+
+    def link_blob(self, repository: str, digest: str) -> None:
+        self.blobs.size(digest)  # NotFound: a link names a stored blob
+        self.links.link(repository, digest)
+
+    def remove_blob(self, digest: str) -> int:
+        """Delete a blob with every link to it; the bytes freed."""
+        self.links.drop_blob(digest)
+        return self.blobs.remove(digest)
 
     # -- repositories -------------------------------------------------------------------------
     def repository(self, name: str) -> Repository:
@@ -159,6 +176,7 @@ class RegistryContent:
     def delete_repository(self, name: str) -> None:
         repo = self.repository(name)
         del self.repositories[name]
+        self.links.drop_repository(name)
         self._forget_unlinked(repo.manifests)
 
     # -- manifests ----------------------------------------------------------------------------
@@ -171,23 +189,33 @@ class RegistryContent:
         media_type: str | None = None,
         tag: str | None = None,
         expected_digest: str | None = None,
+        linked_only: bool = False,
     ) -> str:
         """Store a manifest's bytes, link it into ``repository`` and optionally tag it.
 
         Every blob it needs (bar non-distributable layers) and every child manifest must
-        already be held, as the distribution spec requires; a subject may be absent.
+        already be held, as the distribution spec requires; a subject may be absent. Held
+        means in the store, or with ``linked_only`` (a push through the registry host) linked
+        in ``repository``. The blobs it references become linked there.
         """
         digest = digests.verify(raw, expected_digest) if expected_digest else digests.compute(raw)
-        return self.put_parsed_manifest(repository, raw, digest, parse_manifest(raw, media_type), now, tag=tag)
+        return self.put_parsed_manifest(repository, raw, digest, parse_manifest(raw, media_type), now, tag=tag,
+                                        linked_only=linked_only)
 
     def put_parsed_manifest(
-        self, repository: str, raw: bytes, digest: str, parsed: ParsedManifest, now: datetime, *, tag: str | None = None
+        self, repository: str, raw: bytes, digest: str, parsed: ParsedManifest, now: datetime, *,
+        tag: str | None = None, linked_only: bool = False,
     ) -> str:
         """put_manifest for a caller that built ``raw`` itself from ``parsed`` (bulk fixtures);
         ``digest`` must be the digest of ``raw``."""
+        blobs, links = self.blobs, self.links
         for ref in parsed.blob_references:
-            if ref.digest not in self.blobs and not ref.non_distributable:
+            if ref.non_distributable:
+                continue
+            if ref.digest not in blobs:
                 raise MissingReference(f"blob {ref.digest} is not in the registry", ref.digest)
+            if linked_only and not links.linked(repository, ref.digest):
+                raise MissingReference(f"blob {ref.digest} is not linked in repository {repository!r}", ref.digest)
         repo_links = self.repositories.get(repository)
         for child in parsed.children:
             if repo_links is None or child.digest not in repo_links.manifests:
@@ -196,6 +224,9 @@ class RegistryContent:
             validate_tag(tag)
         self.blobs.put_verified(raw, digest)  # the digest was computed or verified by the caller
         self.manifests.setdefault(digest, Manifest(digest=digest, size=len(raw), parsed=parsed))
+        for ref in parsed.blob_references:
+            if ref.digest in blobs:  # a non-distributable layer the registry happens to hold too
+                links.link(repository, ref.digest)
         repo = self.ensure_repository(repository, now)
         repo.manifests[digest] = now
         if tag is not None:

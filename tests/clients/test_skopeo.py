@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import tracemalloc
+from urllib.parse import parse_qs
 
 import pytest
 
+from docrsim.core.journal import Query
 from tests.clients.oci_layout import Layout, tagged_digest
 from tests.clients.registry_login import docker_credentials
 from tests.conftest import start_live
@@ -81,6 +84,90 @@ def test_multi_arch_index_and_retag(registry, tmp_path):
     assert sorted(index["tags"]) == ["1.0", "latest"]
     assert by_digest[amd["digest"]]["tags"] == [] and by_digest[arm["digest"]]["tags"] == []
     assert len(manifests) == 3
+
+
+def pulled_digest(creds, ref: str, layout_dir) -> str:
+    """Copy ``ref`` (``name:tag``) back into an OCI layout; the digest it arrives with."""
+    host, user, secret = creds
+    back = skopeo("copy", "--src-tls-verify=false", "--src-creds", f"{user}:{secret}",
+                  f"docker://{host}/{ref}", f"oci:{layout_dir}:{ref.rpartition(':')[2]}")
+    assert back.returncode == 0, back.stderr
+    return tagged_digest(layout_dir, ref.rpartition(":")[2])
+
+
+def image_blobs(root, tag: str) -> tuple[str, set[str]]:
+    """The config digest and the layer digests of the layout's image tagged ``tag``."""
+    digest = tagged_digest(root, tag).removeprefix("sha256:")
+    manifest = json.loads((root / "blobs" / "sha256" / digest).read_text())
+    return manifest["config"]["digest"], {layer["digest"] for layer in manifest["layers"]}
+
+
+def into(registry, repository: str) -> dict[str, list[tuple[str, str, int]]]:
+    """What the registry host was asked about each blob in ``repository`` since the journal
+    was cleared: (method, query, status) by digest."""
+    with registry.sim.lock:
+        entries, _ = registry.sim.journal.select(Query(hosts=("registry",)))
+    asked: dict[str, list[tuple[str, str, int]]] = {}
+    prefix = f"/v2/acme/{repository}/blobs/"
+    for entry in entries:
+        if not entry.path.startswith(prefix):
+            continue
+        query = parse_qs(entry.query)
+        digest = (query.get("mount") or query.get("digest") or [entry.path.removeprefix(prefix)])[0]
+        asked.setdefault(digest, []).append((entry.method, entry.query, entry.status))
+    return asked
+
+
+def test_copying_an_image_into_a_second_repository_uploads_or_mounts_each_blob(registry, tmp_path):
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({"app": b"application files", "data": os.urandom(4096)}), "v1")
+    config, layers = image_blobs(tmp_path / "src", "v1")
+    creds = docker_credentials(registry, "acme")
+    host, user, secret = creds
+    assert push(tmp_path / "src", "v1", creds, "acme/first:v1").returncode == 0
+    usage = registry.sim.account.registry("acme").storage_usage_bytes
+
+    with registry.sim.lock:
+        registry.sim.journal.clear()
+    second = push(tmp_path / "src", "v1", creds, "acme/second:v1")
+    assert second.returncode == 0, second.stderr
+    asked = into(registry, "second")
+    for digest in {config, *layers}:
+        answers = asked.get(digest, [])
+        # Not "already exists": the blob is unknown there until uploaded (or, when skopeo's
+        # cache knows it is in acme/first, mounted from there).
+        assert ("HEAD", "", 200) not in answers[:1], (digest, answers)
+        landed = [a for a in answers if a[0] in ("PUT", "POST") and a[2] == 201]
+        assert landed, (digest, answers)
+    assert registry.sim.account.registry("acme").storage_usage_bytes == usage  # bytes held once
+
+    assert pulled_digest(creds, "acme/second:v1", tmp_path / "back") == tagged_digest(tmp_path / "src", "v1")
+
+
+def test_copying_between_repositories_mounts_the_blobs_from_where_they_are(registry, tmp_path):
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({"tool": os.urandom(2048)}), "v1")
+    config, layers = image_blobs(tmp_path / "src", "v1")
+    creds = docker_credentials(registry, "acme")
+    host, user, secret = creds
+    assert push(tmp_path / "src", "v1", creds, "acme/origin:v1").returncode == 0
+
+    with registry.sim.lock:
+        registry.sim.journal.clear()
+    copied = skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                    "--src-creds", f"{user}:{secret}", "--dest-creds", f"{user}:{secret}",
+                    f"docker://{host}/acme/origin:v1", f"docker://{host}/acme/copy:v1")
+    assert copied.returncode == 0, copied.stderr
+    asked = into(registry, "copy")
+    for digest in layers:
+        # skopeo knows the layers are in acme/origin (it pulls from there, and its cache saw
+        # the push) and asks for a mount from there, which links them at once.
+        mounts = [a for a in asked.get(digest, []) if a[0] == "POST" and "from=acme%2Forigin" in a[1]]
+        assert mounts and mounts[-1][2] == 201, (digest, asked.get(digest))
+    # The config is not reused but copied: unknown in acme/copy, it is uploaded there.
+    assert asked[config][0] == ("HEAD", "", 404) and asked[config][-1][2] == 201, asked[config]
+
+    assert pulled_digest(creds, "acme/copy:v1", tmp_path / "back") == tagged_digest(tmp_path / "src", "v1")
 
 
 def test_push_is_refused_during_gc_and_accepted_after(registry, tmp_path):

@@ -131,9 +131,16 @@ def test_empty_index_is_allowed():
 
 # -- media type detection ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("declared", [None, "application/json", DOCKER_MANIFEST])
-def test_own_media_type_field_wins_over_a_generic_declaration(declared):
+@pytest.mark.parametrize("declared", [None, DOCKER_MANIFEST])
+def test_own_media_type_field_agrees_with_the_declaration_or_stands_alone(declared):
     assert parse_manifest(raw(image(DOCKER_MANIFEST)), declared).media_type == DOCKER_MANIFEST
+
+
+@pytest.mark.parametrize("declared", ["application/json", OCI_MANIFEST, "application/vnd.oci.image.config.v1+json"])
+def test_a_declaration_the_own_media_type_contradicts_is_refused(declared):
+    # distribution refuses a Content-Type that disagrees with the document, generic ones too
+    with pytest.raises(InvalidManifest, match="does not match the declared content type"):
+        parse_manifest(raw(image(DOCKER_MANIFEST)), declared)
 
 
 def test_declared_content_type_used_when_the_field_is_absent():

@@ -20,7 +20,7 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from docrsim.core import images, snapshot_gc, timekeeping
+from docrsim.core import digests, distribution, images, snapshot_gc, timekeeping
 from docrsim.core.clock import ManualClock, SystemClock
 from docrsim.core.content import OCI_INDEX
 from docrsim.core.errors import DomainError
@@ -120,6 +120,21 @@ def _push_index(sim, now, a, b, c):
         {"mediaType": content.manifests[d].media_type, "digest": d, "size": content.manifests[d].size} for d in chosen
     ]}).encode()
     return content.put_manifest(repo.name, raw, now, tag=TAGS[c % len(TAGS)] if c % 2 else None)
+
+
+def _link(sim, now, a, b, c):
+    """Upload a blob into a repository (one without manifests too), or mount one from another."""
+    registry = _registry(sim, a)
+    if registry is None:
+        return "no registry"
+    sim.gc.issue_write_token(registry, now)
+    repository = (*REPOS, "uploads-only")[b % 3]
+    if c % 2:
+        source = REPOS[c % 2]
+        digest = _pick(sim.account.registry(registry).content.blobs.digests(), c)
+        return str(digest and distribution.mount_blob(sim, registry, repository, digest, source, now))
+    data = images.generated_bytes(f"loose {c}", 10 + c)
+    return distribution.store_blob(sim, registry, repository, data, digests.compute(data), now)
 
 
 def _retag(sim, now, a, b, c):
@@ -231,7 +246,7 @@ def _toward_checkpoint(sim, now, a, b, c):
 
 
 _STEPS = {
-    "push": _push, "push_index": _push_index, "retag": _retag, "delete": _delete, "credential": _credential,
+    "push": _push, "push_index": _push_index, "link": _link, "retag": _retag, "delete": _delete, "credential": _credential,
     "write_token": _write_token, "start_gc": _start_gc, "cancel_gc": _cancel_gc, "fail_next": _fail_next,
     "fault_rule": _fault_rule, "rates": _rates, "deletes_during_gc": _deletes_during_gc,
     "registry": _registry_change, "look_ahead": _look_ahead, "advance": _advance,
@@ -414,6 +429,21 @@ def test_the_document_names_its_format_and_keeps_the_world():
     assert imported.account.registry("acme").content.blobs.data(next(d for d, b in blobs.items() if "base64" in b))
 
 
+def test_blob_links_are_saved_per_repository_and_loose_blobs_have_none():
+    sim = new_world()
+    with sim.transaction() as now:
+        data = b"uploaded before any manifest"
+        distribution.store_blob(sim, "acme", "staging", data, digests.compute(data), now)
+    acme = sim.export_state()["registries"][0]
+    content = sim.account.registry("acme").content
+    app = set()
+    for digest in content.repositories["app"].manifests:
+        app.update(ref.digest for ref in content.manifests[digest].parsed.blob_references)
+    assert acme["blob_links"] == [{"repository": "app", "digests": sorted(app)},
+                                  {"repository": "staging", "digests": [digests.compute(data)]}]
+    assert clone(sim).export_state()["registries"][0]["blob_links"] == acme["blob_links"]
+
+
 def test_blobs_keep_the_order_a_collection_deletes_them_in():
     sim = new_world()
     content = sim.account.registry("acme").content
@@ -523,6 +553,14 @@ def _tamper_bytes(document):
     (lambda d: _acme(d)["blobs"][1].pop("synthetic"), "registries[0].blobs[1]: 'synthetic' is a required"),
     (_tamper_bytes, "hashes to"),
     (_drop_manifest_bytes, "bytes are not among the registry's blobs"),
+    (lambda d: _acme(d)["blob_links"][0]["digests"].append("sha256:" + "0" * 64),
+     "sha256:" + "0" * 64 + " is not among the registry's blobs"),
+    (lambda d: _acme(d)["blob_links"][0]["digests"].append(_acme(d)["blob_links"][0]["digests"][0]),
+     "is linked twice"),
+    (lambda d: _acme(d)["blob_links"].append(copy.deepcopy(_acme(d)["blob_links"][0])), "appears twice"),
+    (lambda d: _acme(d)["blob_links"][0].update(colour="red"), "blob_links[0]: unknown field 'colour'"),
+    (lambda d: _acme(d)["blob_links"][0].update(digests="all"), "blob_links[0].digests: a list of digests"),
+    (lambda d: _acme(d).pop("blob_links"), "'blob_links' is a required property"),
     (lambda d: next(r for r in _acme(d)["repositories"] if r["tags"])["tags"][0].update(manifest_digest="sha256:"
                                                                                         + "0" * 64),
      "a tag must name a manifest its repository links"),

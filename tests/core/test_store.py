@@ -47,6 +47,7 @@ def snapshot(content: RegistryContent):
         sorted(content.manifests),
         {n: (dict(r.manifests), {t: v.manifest_digest for t, v in r.tags.items()})
          for n, r in content.repositories.items()},
+        content.links.by_repository(),
     )
 
 
@@ -304,6 +305,56 @@ def test_deleting_a_repository():
         content.repository("doomed")
     with pytest.raises(NotFound):
         content.delete_repository("doomed")
+
+
+# -- blob links -------------------------------------------------------------------------------
+
+def test_a_pushed_manifest_links_its_blobs_in_its_repository_only():
+    content = RegistryContent()
+    digest = push_image(content, "a", b"cfg", b"l1")
+    assert content.has_blob("a", digests.compute(b"l1")) and content.has_blob("a", digests.compute(b"cfg"))
+    assert not content.has_blob("b", digests.compute(b"l1"))
+    assert not content.has_blob("a", digest)  # a manifest's own bytes are linked as a manifest
+
+
+def test_a_push_that_must_find_its_blobs_linked_refuses_blobs_held_for_another_repository():
+    content = RegistryContent()
+    push_image(content, "a", b"cfg", b"l1")
+    before = snapshot(content)
+    with pytest.raises(MissingReference, match="not linked in repository 'b'") as refused:
+        content.put_manifest("b", image_bytes(b"cfg", b"l1"), T0, linked_only=True)
+    assert refused.value.digest == digests.compute(b"cfg")
+    assert snapshot(content) == before
+    content.link_blob("b", digests.compute(b"cfg"))
+    content.link_blob("b", digests.compute(b"l1"))
+    content.put_manifest("b", image_bytes(b"cfg", b"l1"), T0, linked_only=True)
+
+
+def test_a_link_names_a_stored_blob():
+    with pytest.raises(NotFound):
+        RegistryContent().link_blob("a", digests.compute(b"never stored"))
+
+
+def test_deleting_a_repository_drops_its_links_only():
+    content = RegistryContent()
+    push_image(content, "a", b"cfg", b"l1")
+    push_image(content, "b", b"cfg")
+    content.delete_repository("a")
+    assert not content.has_blob("a", digests.compute(b"cfg"))
+    assert content.has_blob("b", digests.compute(b"cfg"))
+    assert content.links.repositories(digests.compute(b"l1")) == ()
+    assert digests.compute(b"l1") in content.blobs  # bytes go only through garbage collection
+
+
+def test_removing_a_blob_drops_every_link_to_it():
+    content = RegistryContent()
+    for repo in ("a", "b", "c"):
+        content.link_blob(repo, content.blobs.put(b"x"))
+    assert content.links.repositories(digests.compute(b"x")) == ("a", "b", "c")
+    assert content.remove_blob(digests.compute(b"x")) == 1
+    assert content.links.repositories(digests.compute(b"x")) == ()
+    content.blobs.put(b"x")
+    assert not any(content.has_blob(repo, digests.compute(b"x")) for repo in ("a", "b", "c"))
 
 
 def test_resolve_errors():

@@ -140,7 +140,7 @@ def test_a_state_may_be_larger_than_any_do_api_body(live):
         "name": "big", "region": "nyc3", "created_at": "2026-01-01T00:00:00Z",
         "storage_usage_bytes": len(data), "storage_usage_bytes_updated_at": "2026-01-01T00:00:00Z",
         "blobs": [{"digest": digest, "size": len(data), "synthetic": False, "base64": base64.b64encode(data).decode()}],
-        "repositories": [], "write_tokens": [], "gc_fault": None, "garbage_collections": [],
+        "repositories": [], "blob_links": [], "write_tokens": [], "gc_fault": None, "garbage_collections": [],
     }]
     assert put_state(live, document).status_code == 204
     assert live.sim.account.registry("big").content.blobs.data(digest) == data

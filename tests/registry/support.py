@@ -215,11 +215,12 @@ class Registry:
         assert body["token"] == body["access_token"]
         return body["token"]
 
-    def client(self, name: str, actions: str = "pull,push", *, auth=None) -> Client:
-        """A client for ``<registry>/<repo>`` holding a token for ``actions`` on it."""
+    def client(self, name: str, actions: str = "pull,push", *, auth=None, also: tuple[str, ...] = ()) -> Client:
+        """A client for ``<registry>/<repo>`` holding a token for ``actions`` on it (and for the
+        scopes ``also`` names, such as pull on the source of a mount)."""
         registry = name.split("/", 1)[0]
         auth = auth or self.credentials(registry, read_write=True)
-        return Client(self.live, name, self.token(auth, f"repository:{name}:{actions}"))
+        return Client(self.live, name, self.token(auth, f"repository:{name}:{actions}", *also))
 
     def anonymous(self, name: str = "acme/web") -> Client:
         return Client(self.live, name, None)

@@ -316,3 +316,43 @@ def test_during_gc_push_is_withheld_but_earlier_push_tokens_work_until_they_expi
     assert access(after)[0]["actions"] == ["pull", "push"]
     # What the early token pushed is tagged, so the run kept it.
     assert Client(reg.live, "acme/web", after).get("/manifests/v1").status_code == 200
+
+
+# -- auth comes first -------------------------------------------------------------------------
+BAD_NAME = "acme/Not..Valid"
+BAD_DIGEST = "sha256:not-hex"
+EVERY_ROUTE_WITH_BAD_INPUT = [
+    ("GET", f"/v2/{BAD_NAME}/blobs/{BAD_DIGEST}"),
+    ("HEAD", f"/v2/{BAD_NAME}/blobs/{BAD_DIGEST}"),
+    ("DELETE", f"/v2/{BAD_NAME}/blobs/{BAD_DIGEST}"),
+    ("POST", f"/v2/{BAD_NAME}/blobs/uploads/?mount={BAD_DIGEST}&from=acme/Other"),
+    ("POST", f"/v2/{BAD_NAME}/blobs/uploads/?digest={BAD_DIGEST}"),
+    ("PATCH", f"/v2/{BAD_NAME}/blobs/uploads/no-such-upload"),
+    ("PUT", f"/v2/{BAD_NAME}/blobs/uploads/no-such-upload?digest={BAD_DIGEST}"),
+    ("GET", f"/v2/{BAD_NAME}/blobs/uploads/no-such-upload"),
+    ("DELETE", f"/v2/{BAD_NAME}/blobs/uploads/no-such-upload"),
+    ("GET", f"/v2/{BAD_NAME}/manifests/{BAD_DIGEST}"),
+    ("HEAD", f"/v2/{BAD_NAME}/manifests/-bad-tag"),
+    ("PUT", f"/v2/{BAD_NAME}/manifests/-bad-tag"),
+    ("PUT", f"/v2/{BAD_NAME}/manifests/{BAD_DIGEST}"),
+    ("DELETE", f"/v2/{BAD_NAME}/manifests/{BAD_DIGEST}"),
+    ("GET", f"/v2/{BAD_NAME}/referrers/{BAD_DIGEST}"),
+    ("GET", f"/v2/{BAD_NAME}/tags/list?n=ten"),
+    ("GET", "/v2/_catalog?n=ten"),
+]
+
+
+@pytest.mark.parametrize("method, path", EVERY_ROUTE_WITH_BAD_INPUT)
+def test_without_a_token_every_route_answers_401_before_judging_names_tags_or_digests(reg, method, path):
+    # As distribution does: a client without a token learns nothing about what it sent.
+    answer = requests.request(method, reg.url(path), data=b"{}" * 10, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 401
+    assert "realm" in challenge(answer)
+    if method != "HEAD":
+        assert oci_error(answer) == (401, "UNAUTHORIZED")
+
+
+def test_an_oversized_manifest_without_a_token_is_401_not_413(reg):
+    answer = requests.put(reg.url("/v2/acme/web/manifests/v1"), data=b" " * (5 * 1024 * 1024),
+                          headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert oci_error(answer) == (401, "UNAUTHORIZED")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from docrsim.core import digests
-from tests.registry.support import Client, Registry, account, image_manifest, oci_error, sha256, sha512
+from tests.registry.support import (
+    Client, Registry, account, challenge, image_manifest, oci_error, sha256, sha512,
+)
 
 DATA = bytes(range(256)) * 4  # 1 KiB, every byte value
 
@@ -213,7 +215,8 @@ def test_a_session_belongs_to_its_repository(reg, web):
 # -- mounting ---------------------------------------------------------------------------------
 def test_mount_from_another_repository_of_the_registry(reg, web):
     digest = web.push_blob(DATA)
-    api = reg.client("acme/api")
+    api = reg.client("acme/api", also=("repository:acme/web:pull",))
+    assert api.head(f"/blobs/{digest}").status_code == 404  # not linked here yet
     answer = api.post("/blobs/uploads/", params={"mount": digest, "from": "acme/web"})
     assert answer.status_code == 201
     assert answer.headers["Location"] == f"/v2/acme/api/blobs/{digest}"
@@ -221,10 +224,30 @@ def test_mount_from_another_repository_of_the_registry(reg, web):
     assert api.get(f"/blobs/{digest}").content == DATA
 
 
-def test_mount_without_from_finds_the_blob_in_the_registry(reg, web):
+def test_a_mount_needs_pull_on_its_source_and_the_challenge_asks_for_both(reg, web):
     digest = web.push_blob(DATA)
-    answer = reg.client("acme/api").post("/blobs/uploads/", params={"mount": digest})
-    assert answer.status_code == 201 and answer.headers["Docker-Content-Digest"] == digest
+    api = reg.client("acme/api")  # push on acme/api only
+    answer = api.post("/blobs/uploads/", params={"mount": digest, "from": "acme/web"})
+    assert oci_error(answer) == (401, "UNAUTHORIZED")
+    assert challenge(answer)["scope"] == "repository:acme/api:pull,push repository:acme/web:pull"
+
+
+def test_mount_without_from_starts_an_upload(reg, web):
+    digest = web.push_blob(DATA)
+    api = reg.client("acme/api")
+    answer = api.post("/blobs/uploads/", params={"mount": digest})
+    assert answer.status_code == 202  # distribution mounts only from a named source
+    assert api.head(f"/blobs/{digest}").status_code == 404
+    assert api.put(answer.headers["Location"], params={"digest": digest}, data=DATA).status_code == 201
+    assert api.head(f"/blobs/{digest}").status_code == 200
+
+
+def test_mount_from_a_source_that_does_not_link_the_blob_starts_an_upload(reg, web):
+    digest = web.push_blob(DATA)  # held by the registry, linked in acme/web only
+    api = reg.client("acme/api", also=("repository:acme/other:pull",))
+    answer = api.post("/blobs/uploads/", params={"mount": digest, "from": "acme/other"})
+    assert answer.status_code == 202
+    assert api.head(f"/blobs/{digest}").status_code == 404
 
 
 def test_mount_of_a_blob_the_registry_lacks_starts_an_upload(reg, web):
@@ -238,7 +261,8 @@ def test_mount_of_a_blob_the_registry_lacks_starts_an_upload(reg, web):
     assert web.put(location, params={"digest": digest}, data=DATA).status_code == 201
 
 
-def test_mount_with_a_malformed_digest_is_400(web):
+def test_mount_with_a_malformed_digest_is_400(reg):
+    web = reg.client("acme/web", also=("repository:acme/x:pull",))
     assert oci_error(web.post("/blobs/uploads/", params={"mount": "sha256:nope", "from": "acme/x"})) == (
         400, "DIGEST_INVALID")
 
@@ -344,9 +368,13 @@ def test_blobs_are_not_deleted_through_the_registry_host(reg, web):
 
 # -- synthetic blobs --------------------------------------------------------------------------
 def test_a_synthetic_blob_has_a_size_but_no_bytes(world):
-    reg = world(account("basic", {"name": "acme", "blobs": [{"size": 123456789, "seed": "big-layer"}]}))
+    layer = {"size": 123456789, "seed": "big-layer"}
+    reg = world(account("basic", {"name": "acme", "blobs": [{"size": 5, "seed": "loose"}],
+                                   "repositories": [{"name": "web", "manifests": [{"layers": [layer]}]}]}))
     digest = digests.synthetic("big-layer")
     web = reg.client("acme/web", "pull")
+    # A blob no repository links (the scenario's loose one) is unknown in every repository.
+    assert web.head(f"/blobs/{digests.synthetic('loose')}").status_code == 404
     head = web.head(f"/blobs/{digest}")
     assert head.status_code == 200
     assert head.headers["Content-Length"] == "123456789"
@@ -369,8 +397,9 @@ def test_uploading_the_bytes_of_a_synthetic_blob_is_harmless(world):
 
 
 @pytest.mark.parametrize("name", ["acme/Web", "acme/web//x", "acme/-web", "acme/" + "a" * 251])
-def test_an_invalid_repository_name_is_name_invalid(web, name):
-    for answer in (web.get(f"/v2/{name}/blobs/{sha256(b'')}"), web.post(f"/v2/{name}/blobs/uploads/")):
+def test_an_invalid_repository_name_is_name_invalid(reg, name):
+    client = reg.client(name, auth=reg.credentials("acme"))  # a token for that very name
+    for answer in (client.get(f"/v2/{name}/blobs/{sha256(b'')}"), client.post(f"/v2/{name}/blobs/uploads/")):
         assert oci_error(answer) == (400, "NAME_INVALID")
 
 

@@ -77,8 +77,9 @@ def test_n_at_or_beyond_the_count_has_no_link(tagged):
 
 
 @pytest.mark.parametrize("n", ["abc", "-1", "1.5"])
-def test_a_bad_n_is_400(tagged, n):
-    assert tagged.get("/tags/list", params={"n": n}).status_code == 400
+def test_a_bad_n_is_pagination_number_invalid(reg, tagged, n):
+    assert oci_error(tagged.get("/tags/list", params={"n": n})) == (400, "PAGINATION_NUMBER_INVALID")
+    assert oci_error(catalog_client(reg).get("/v2/_catalog", params={"n": n})) == (400, "PAGINATION_NUMBER_INVALID")
 
 
 def test_an_untagged_repository_lists_no_tags(web):

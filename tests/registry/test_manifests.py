@@ -360,9 +360,14 @@ def test_a_deleted_referrer_leaves_the_list(reg, web):
     assert web.get(f"/referrers/{sha256(subject_raw)}").json()["manifests"] == []
 
 
-def test_referrers_in_an_unknown_repository_is_name_unknown(reg):
+def test_referrers_of_an_unknown_repository_are_an_empty_index(reg):
+    # The referrers API must not answer 404 for a well-formed digest (distribution spec).
     client = reg.client("acme/nothing", "pull")
-    assert oci_error(client.get(f"/referrers/{sha256(b'x')}")) == (404, "NAME_UNKNOWN")
+    answer = client.get(f"/referrers/{sha256(b'x')}")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/vnd.oci.image.index.v1+json"
+    assert answer.json() == {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                             "manifests": []}
 
 
 def test_unknown_manifests_and_repositories(reg, web):
@@ -375,3 +380,13 @@ def test_unknown_manifests_and_repositories(reg, web):
     other = reg.client("acme/other", "pull")
     reg.client("acme/other").push_image(image_manifest(b"{}", [b"x"]), "v1")
     assert oci_error(other.get(f"/manifests/{sha256(raw)}")) == (404, "MANIFEST_UNKNOWN")
+
+
+@pytest.mark.parametrize("content_type", [media.OCI_MANIFEST, "application/json", "application/octet-stream"])
+def test_a_content_type_the_document_contradicts_is_manifest_invalid(reg, web, content_type):
+    # distribution refuses a PUT whose Content-Type disagrees with the document's mediaType.
+    raw, media_type = push_kind(web, "docker")
+    answer = web.push_manifest(raw, "v1", content_type)
+    assert oci_error(answer) == (400, "MANIFEST_INVALID")
+    assert "does not match" in answer.json()["errors"][0]["message"]
+    assert web.push_manifest(raw, "v1", media_type).status_code == 201

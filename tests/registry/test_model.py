@@ -97,7 +97,7 @@ def test_starter_refuses_a_second_repository(world):
     first = reg.client("tiny/first")
     image = image_manifest(b"{}", [b"layer"])
     first.push_image(image, "v1")
-    second = reg.client("tiny/second")
+    second = reg.client("tiny/second", also=("repository:tiny/first:pull",))
 
     answer = second.post("/blobs/uploads/")
     assert oci_error(answer) == (403, "DENIED")

@@ -269,14 +269,15 @@ REGISTRY = [
     Bad("finish: the digest does not match", "registry", "PUT", "{upload}?digest=" + MISSING, 400, "DIGEST_INVALID",
         upload="ended"),
     # -- listing -----------------------------------------------------------------------------------
-    Bad("tags: n is negative", "registry", "GET", "/v2/acme/web/tags/list?n=-1", 400, "UNSUPPORTED"),
-    Bad("tags: n is not a number", "registry", "GET", "/v2/acme/web/tags/list?n=ten", 400, "UNSUPPORTED"),
+    Bad("tags: n is negative", "registry", "GET", "/v2/acme/web/tags/list?n=-1", 400, "PAGINATION_NUMBER_INVALID"),
+    Bad("tags: n is not a number", "registry", "GET", "/v2/acme/web/tags/list?n=ten", 400, "PAGINATION_NUMBER_INVALID"),
     Bad("tags: n of 40 digits is capped, not an error", "registry", "GET", f"/v2/acme/web/tags/list?n={HUGE}", 200, None),
-    Bad("catalog: n is negative", "registry", "GET", "/v2/_catalog?n=-5", 400, "UNSUPPORTED", jwt="catalog"),
+    Bad("catalog: n is negative", "registry", "GET", "/v2/_catalog?n=-5", 400, "PAGINATION_NUMBER_INVALID", jwt="catalog"),
     # -- names and paths ---------------------------------------------------------------------------
-    Bad("name: repository in capitals", "registry", "POST", "/v2/acme/Web/blobs/uploads/", 400, "NAME_INVALID"),
-    Bad("name: repository of 300 characters", "registry", "GET", "/v2/acme/" + "r" * 300 + "/blobs/" + MISSING, 400,
-        "NAME_INVALID"),
+    # Auth comes first: a token for acme/web says nothing about a malformed name but 401.
+    Bad("name: repository in capitals", "registry", "POST", "/v2/acme/Web/blobs/uploads/", 401, "UNAUTHORIZED"),
+    Bad("name: repository of 300 characters", "registry", "GET", "/v2/acme/" + "r" * 300 + "/blobs/" + MISSING, 401,
+        "UNAUTHORIZED"),
     Bad("name: '..' climbing to another registry", "registry", "GET", "/v2/acme/../beta/api/tags/list", 401,
         "UNAUTHORIZED", raw=True),
     Bad("name: '..' granted by a token", "registry", "GET", "/v2/acme/../beta/api/tags/list", 400, "NAME_INVALID",

@@ -17,7 +17,12 @@ The rules it applies:
   what a tag reaches (tagged, children of a reached index, referrers of a reached manifest);
 - a cancel stops a deleting run when the object in progress is gone, any other run a second
   later, keeping what was deleted;
-- the reported storage is refreshed by every push and by the end of a run.
+- the reported storage is refreshed by every push and by the end of a run;
+- blob links: a blob is served through a repository only when it is stored and linked there
+  (uploaded there, mounted there from a repository linking it, or referenced by a manifest
+  pushed there); a manifest push needs its config and layers linked in its repository;
+  deleting a repository drops its links, deleting a manifest drops none, and a collection
+  deleting a blob drops every link to it.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ class Run:
                 reg.repos[step.repo].links.pop(step.digest, None)
             if step.frees:
                 data = reg.blobs.pop(step.digest)
+                for linked in reg.blob_links.values():
+                    linked.discard(step.digest)
                 assert len(data) == step.size
                 self.blobs_deleted += 1
                 self.freed_bytes += step.size
@@ -148,6 +155,7 @@ class Registry:
         self.write_token: Token | None = None
         self.read_token: Token | None = None
         self.known_blobs: set[str] = set()  # every blob digest ever stored, to probe later
+        self.blob_links: dict[str, set[str]] = {}  # repository -> blobs linked there
 
     # -- reading ------------------------------------------------------------------------------
     def active_run(self) -> Run | None:
@@ -155,6 +163,18 @@ class Registry:
 
     def total_bytes(self) -> int:
         return sum(map(len, self.blobs.values()))
+
+    def has_blob(self, repo: str, digest: str) -> bool:
+        return digest in self.blobs and digest in self.blob_links.get(repo, ())
+
+    def first_unlinked(self, repo: str, doc: Doc) -> str | None:
+        """What a push of ``doc`` into ``repo`` lacks first: a config or layer not linked there,
+        else a child not linked there; None when it may land."""
+        for ref in doc.refs:
+            if not self.has_blob(repo, ref):
+                return ref
+        manifests = self.repos[repo].links if repo in self.repos else {}
+        return next((c for c in doc.children if c not in manifests), None)
 
     def link_count(self) -> int:
         return sum(len(r.links) for r in self.repos.values())
@@ -236,16 +256,30 @@ class Registry:
             if run.active:
                 run.advance(now, self)
 
-    def store_blob(self, data: bytes, digest: str) -> None:
+    def store_blob(self, data: bytes, digest: str, repo: str | None) -> None:
+        """Store bytes once; an uploaded blob (``repo`` given) is linked where it was uploaded."""
         if digest not in self.blobs:
             self.blobs[digest] = data
             self.added_bytes += len(data)
             self.added_count += 1
             self.known_blobs.add(digest)
+        if repo is not None:
+            self.blob_links.setdefault(repo, set()).add(digest)
         self.usage = self.total_bytes()
 
+    def mount(self, repo: str, digest: str, source: str) -> bool:
+        if not self.has_blob(source, digest):
+            return False
+        self.blob_links.setdefault(repo, set()).add(digest)
+        return True
+
+    def delete_repository(self, repo: str) -> None:
+        del self.repos[repo]
+        self.blob_links.pop(repo, None)
+
     def put_manifest(self, repo: str, doc: Doc, tag: str | None, now: int) -> None:
-        self.store_blob(doc.raw, doc.digest)
+        self.store_blob(doc.raw, doc.digest, None)  # a manifest's bytes are linked as a manifest
+        self.blob_links.setdefault(repo, set()).update(doc.refs)
         self.docs.setdefault(doc.digest, doc)
         repository = self.repos.setdefault(repo, Repo(now))
         repository.links[doc.digest] = now

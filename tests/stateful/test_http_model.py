@@ -11,7 +11,9 @@ every step the whole world (``GET /_docrsim/state``) must equal the model, and t
   before scanning starts; API deletes are refused (409, naming the run) while a run is active;
 - the runs' ``blobs_deleted``/``freed_bytes`` add up to exactly what left the store, and a
   cancelled run keeps what it deleted;
-- the reported storage is what the store held at the last push or run end.
+- the reported storage is what the store held at the last push or run end;
+- every blob link names a stored blob, and each manifest a repository links has its stored
+  config and layers linked there too.
 
 The server is started once per module and reset (``POST /_docrsim/reset``) per example.
 """
@@ -73,8 +75,8 @@ class HttpModel(RuleBasedStateMachine):
         old = image(b'{"base":0}', LAYERS[1:3])
         self.push_doc("acme", "app", old, [b'{"base":0}', *LAYERS[1:3]], None, False)
         arm = image(base_config, LAYERS[3:])
-        self.push_doc("acme", "lib", arm, [LAYERS[3]], None, True)
-        self.push_doc("acme", "lib", base, [], None, True)
+        self.push_doc("acme", "lib", arm, [base_config, LAYERS[3]], None, True)
+        self.push_doc("acme", "lib", base, LAYERS[:2], None, True)  # its config is linked there now
         self.push_doc("acme", "lib", index([base, arm]), [], "latest", True)
         signature = image(b"{}", [b"signed v1"], subject=base, artifact_type=SIGNATURE)
         self.push_doc("acme", "app", signature, [b"{}", b"signed v1"], None, True)
@@ -166,7 +168,7 @@ class HttpModel(RuleBasedStateMachine):
                                        data=data, headers={"Authorization": f"Bearer {token.jwt}"})
         assert answer.status_code == 201, answer.text
         assert answer.headers["Docker-Content-Digest"] == digest
-        reg.store_blob(data, digest)
+        reg.store_blob(data, digest, repo)
 
     def push_manifest(self, registry: str, repo: str, doc, tag: str | None) -> None:
         reg = self.model[registry]
@@ -198,14 +200,15 @@ class HttpModel(RuleBasedStateMachine):
             return
         for data in blobs:
             self.upload_blob(registry, repo, data, monolithic)
-        repository = self.model[registry].repos.get(repo)
-        missing = [c for c in doc.children if repository is None or c not in repository.links]
-        if missing:  # an index whose child was deleted since: the registry wants children first
+        # A blob held for another repository only, or an index's child deleted since (or never
+        # pushed here): the registry wants everything linked in this repository first.
+        missing = self.model[registry].first_unlinked(repo, doc)
+        if missing is not None:
             answer = self.registry_call("PUT", f"/v2/{registry}/{repo}/manifests/{tag or doc.digest}",
                                         self.model[registry].write_token, data=doc.raw,
                                         headers={"Content-Type": doc.media_type})
             assert answer.status_code == 400 and oci_code(answer) == "MANIFEST_BLOB_UNKNOWN", answer.text
-            assert answer.json()["errors"][0]["detail"]["digest"] in missing
+            assert answer.json()["errors"][0]["detail"]["digest"] == missing
             return
         self.push_manifest(registry, repo, doc, tag)
 
@@ -276,6 +279,42 @@ class HttpModel(RuleBasedStateMachine):
             return
         self.upload_blob(registry, repo, data, monolithic)
 
+    @rule(fresh=st.booleans(), registry=registries, repo=repos, tag=st.none() | tags, data=st.data())
+    def push_known_image_without_its_blobs(self, registry, repo, tag, data, fresh):
+        """Push a manifest pushed before, perhaps elsewhere, uploading nothing: it lands only
+        if its blobs are linked in this repository."""
+        self.push_token(registry, fresh)
+        reg = self.model[registry]
+        known = sorted(d for d, doc in reg.docs.items() if not doc.children)
+        if not known:
+            return
+        self.push_doc(registry, repo, reg.docs[data.draw(st.sampled_from(known))], [], tag, True)
+
+    @rule(fresh=st.booleans(), registry=registries, repo=repos, source=repos, data=st.data())
+    def mount_blob(self, registry, repo, source, data, fresh):
+        """Mount a blob ever stored from a repository: 201 if the source links it, else an upload."""
+        self.push_token(registry, fresh)
+        reg = self.model[registry]
+        known = sorted(reg.known_blobs)
+        if not known:
+            return
+        digest = data.draw(st.sampled_from(known))
+        allowed, why = self.write_check(registry)
+        answer = self.registry_call("POST", f"/v2/{registry}/{repo}/blobs/uploads/",
+                                    reg.write_token if why != "missing" else None,
+                                    params={"mount": digest, "from": f"{registry}/{source}"})
+        if not allowed:
+            self.expect_write_refused(answer, why)
+            return
+        if reg.mount(repo, digest, source):
+            assert answer.status_code == 201, answer.text
+            assert answer.headers["Docker-Content-Digest"] == digest
+            return
+        assert answer.status_code == 202, answer.text
+        ended = self.reg_http.delete(self.world.registry_url + answer.headers["Location"],
+                                     headers={"Authorization": f"Bearer {reg.write_token.jwt}"})
+        assert ended.status_code == 204, ended.text
+
     # -- pulls --------------------------------------------------------------------------------
     def pull(self, registry: str, repo: str, reference: str, whole: bool = True) -> None:
         reg = self.model[registry]
@@ -320,27 +359,24 @@ class HttpModel(RuleBasedStateMachine):
         elif kind == "referrers":
             self.check_referrers(registry, repo, digest)
         else:
-            self.check_blob(registry, digest, kind.split()[0])
+            self.check_blob(registry, repo, digest, kind.split()[0])
 
     def check_referrers(self, registry, repo, subject):
         reg = self.model[registry]
         answer = self.registry_call("GET", f"/v2/{registry}/{repo}/referrers/{subject}", self.read_token(registry))
         repository = reg.repos.get(repo)
-        if repository is None:
-            assert answer.status_code == 404 and oci_code(answer) == "NAME_UNKNOWN", answer.text
-            return
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code == 200, answer.text  # an unknown repository has no referrers
         expected = [
             {"mediaType": reg.docs[d].media_type, "digest": d, "size": len(reg.docs[d].raw),
              "artifactType": reg.docs[d].artifact_type}
-            for d in sorted(repository.links) if reg.docs[d].subject == subject
+            for d in sorted(repository.links if repository else ()) if reg.docs[d].subject == subject
         ]
         assert answer.json()["manifests"] == expected
 
-    def check_blob(self, registry, digest, method):
+    def check_blob(self, registry, repo, digest, method):
         reg = self.model[registry]
-        answer = self.registry_call(method, f"/v2/{registry}/app/blobs/{digest}", self.read_token(registry))
-        if digest in reg.blobs:
+        answer = self.registry_call(method, f"/v2/{registry}/{repo}/blobs/{digest}", self.read_token(registry))
+        if reg.has_blob(repo, digest):
             assert answer.status_code == 200, answer.text
             assert int(answer.headers["Content-Length"]) == len(reg.blobs[digest])
             if method == "GET":
@@ -396,7 +432,7 @@ class HttpModel(RuleBasedStateMachine):
             self.expect_read_only(answer, registry)
         else:
             assert answer.status_code == 204, answer.text
-            del reg.repos[repo]
+            reg.delete_repository(repo)
 
     # -- garbage collection -------------------------------------------------------------------
     def run_body(self, registry: str, run) -> dict:
@@ -548,6 +584,8 @@ class HttpModel(RuleBasedStateMachine):
             for name, repo in sorted(reg.repos.items())
         ]
         assert seen["repositories"] == expected_repos
+        assert seen["blob_links"] == [{"repository": name, "digests": sorted(linked)}
+                                      for name, linked in sorted(reg.blob_links.items()) if linked]
         # Runs, newest first, and the push tokens a run would wait for.
         runs = [(r["uuid"], r["type"], r["status"], r["created_at"], r["updated_at"], r["blobs_deleted"], r["freed_bytes"])
                 for r in seen["garbage_collections"]]
@@ -565,6 +603,12 @@ class HttpModel(RuleBasedStateMachine):
         removed_count = reg.added_count - len(seen["blobs"])
         assert sum(r["freed_bytes"] for r in seen["garbage_collections"]) == removed_bytes
         assert sum(r["blobs_deleted"] for r in seen["garbage_collections"]) == removed_count
+        links = {entry["repository"]: set(entry["digests"]) for entry in seen["blob_links"]}
+        assert set().union(*links.values()) <= stored, "a link names a blob the store lacks"
+        for repo in seen["repositories"]:
+            for manifest in repo["manifests"]:
+                needed = set(reg.docs[manifest["digest"]].refs) & stored
+                assert needed <= links.get(repo["name"], set()), (repo["name"], manifest["digest"])
         active = [r for r in seen["garbage_collections"] if r["status"] in ACTIVE]
         assert len(active) <= 1
         if not active:
@@ -582,15 +626,15 @@ class HttpModel(RuleBasedStateMachine):
     def pull_live(self, reg: Registry) -> None:
         """GET every tag's manifest, then HEAD each blob some tag reaches, once."""
         token = self.read_token(reg.name)
-        blobs: set[str] = set()
+        blobs: set[tuple[str, str]] = set()
         for repo_name, repo in sorted(reg.repos.items()):
             for tag in sorted(repo.tags):
                 self.pull(reg.name, repo_name, tag, whole=False)
             for digest in self.model[reg.name].protected(repo_name):
-                blobs.update(reg.docs[digest].refs)
-        for digest in sorted(blobs):
-            answer = self.registry_call("HEAD", f"/v2/{reg.name}/app/blobs/{digest}", token)
-            assert answer.status_code == 200, f"{digest}, which a tag reaches, does not pull"
+                blobs.update((repo_name, ref) for ref in reg.docs[digest].refs)
+        for repo_name, digest in sorted(blobs):
+            answer = self.registry_call("HEAD", f"/v2/{reg.name}/{repo_name}/blobs/{digest}", token)
+            assert answer.status_code == 200, f"{digest}, which a tag reaches in {repo_name}, does not pull there"
 
 def test_both_hosts_follow_the_model(world):
     class Machine(HttpModel):

@@ -1,7 +1,7 @@
 """Pushes racing garbage collection, over real threads and real HTTP, one seed per interleaving.
 
 Each interleaving starts from the same small registry (a tagged image, an untagged one, a
-dangling blob) and runs, concurrently:
+dangling blob, linked in the repository by an upload) and runs, concurrently:
 
 - two pushers, each holding a push token issued before the run starts, each pushing its own
   image (one fresh layer, the live base layer, and for the first one the dangling blob, which it
@@ -30,6 +30,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from tests.stateful.support import (
     OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, World, canonical, claims, descriptor, nightly, sha256,
@@ -210,6 +211,11 @@ def interleave(world: World, seed: int, initial: dict[str, int]) -> None:
         answer = world.token(world.api, "acme", ["app"], push=True)
         assert answer.status_code == 200, answer.text
         tokens.append(answer.json()["token"])
+        if len(tokens) == 1:  # the dangling blob, held already, is linked in acme/app too
+            linked = requests.post(world.registry_url + f"/v2/{REPO}/blobs/uploads/",
+                                         params={"digest": sha256(DANGLING)}, data=DANGLING,
+                                         headers={"Authorization": f"Bearer {tokens[0]}"})
+            assert linked.status_code == 201, linked.text
         if rng.random() < 0.5:
             world.api.post(world.api_url + "/_docrsim/clock", json={"advance_seconds": rng.choice((1, 60, 600))})
     answer = world.api.post(world.api_url + "/v2/registries/acme/garbage-collection", json={"type": rng.choice(GC_TYPES)})

@@ -7,7 +7,8 @@ import re
 from flask import Blueprint, Response, current_app, request
 
 from docrsim.core import distribution
-from docrsim.core.errors import DomainError
+from docrsim.core.distribution import split_name
+from docrsim.core.errors import DomainError, Invalid
 from docrsim.http.registry import auth
 from docrsim.http.registry.errors import OciError, from_domain
 from docrsim.http.registry.names import known_registry, parse_digest, parse_name
@@ -51,13 +52,14 @@ def _blob_headers(digest: str, size: int) -> dict:
 @blobs.route("/v2/<path:name>/blobs/<digest>", methods=["GET", "HEAD"])
 def fetch_blob(name, digest):
     sim = _sim()
-    registry, _ = parse_name(name)
     with sim.transaction() as now:
         auth.require(sim, now, "repository", name, "pull")
+        registry, repository = parse_name(name)
         parse_digest(digest)
-        store = known_registry(sim, registry, name).content.blobs
-        if digest not in store:
-            raise OciError("BLOB_UNKNOWN", "blob unknown to registry", detail={"digest": digest})
+        content = known_registry(sim, registry, name).content
+        if not content.has_blob(repository, digest):  # held for another repository is not enough
+            raise OciError("BLOB_UNKNOWN", "blob unknown to repository", detail={"digest": digest})
+        store = content.blobs
         size = store.size(digest)
         data = store.data(digest)
     headers = _blob_headers(digest, size)
@@ -106,7 +108,7 @@ def _commit(sim, name: str, registry: str, session, digest: str) -> Response:
         raise from_domain(exc) from None
     with sim.transaction() as now:
         try:
-            distribution.store_blob(sim, registry, data, digest, now)
+            distribution.store_blob(sim, registry, session.repository, data, digest, now)
         except DomainError as exc:
             raise from_domain(exc) from None
         finally:
@@ -126,18 +128,24 @@ def _stream(session):
 @blobs.post("/v2/<path:name>/blobs/uploads/")
 def start_upload(name):
     sim = _sim()
-    registry, repository = parse_name(name)
+    mount, source = request.args.get("mount"), request.args.get("from")
+    # A mount from a repository of the same registry needs pull there too; from elsewhere it
+    # cannot succeed (each registry has its own store), so it asks for nothing more.
+    same_registry = bool(source) and source.partition("/")[0] == name.partition("/")[0]
     with sim.transaction() as now:
-        auth.require(sim, now, "repository", name, "push", challenge_actions="pull,push")
+        auth.require(sim, now, "repository", name, "push", challenge_actions="pull,push",
+                     pull_from=source if mount and same_registry else None)
+        registry, repository = parse_name(name)
         known_registry(sim, registry, name)
         try:
             distribution.check_repository_allowed(sim, registry, repository)
         except DomainError as exc:
             raise from_domain(exc) from None
-        mount = request.args.get("mount")
         if mount:
             parse_digest(mount)
-            if distribution.mount_blob(sim, registry, mount):
+            # Without a source, or one that does not link the blob, the client uploads it
+            # (the 202 session below), as distribution answers.
+            if same_registry and _mount(sim, registry, repository, mount, source, now):
                 return Response(status=201, headers={"Location": f"/v2/{name}/blobs/{mount}",
                                                      "Docker-Content-Digest": mount, "Content-Length": "0"})
         digest = request.args.get("digest")
@@ -154,11 +162,22 @@ def start_upload(name):
     return _session_response(name, session)
 
 
+def _mount(sim, registry: str, repository: str, digest: str, source: str, now) -> bool:
+    try:
+        _, source_repository = split_name(source)
+    except Invalid:
+        return False  # a source that names no repository holds nothing to mount
+    try:
+        return distribution.mount_blob(sim, registry, repository, digest, source_repository, now)
+    except DomainError as exc:
+        raise from_domain(exc) from None
+
+
 def _session(name: str, uuid: str):
     sim = _sim()
-    registry, repository = parse_name(name)
     with sim.transaction() as now:
         auth.require(sim, now, "repository", name, "push", challenge_actions="pull,push")
+        registry, repository = parse_name(name)
         try:
             return sim, registry, sim.uploads.get(uuid, registry, repository)
         except DomainError as exc:

@@ -29,9 +29,9 @@ def _page(items: list[str], path: str):
         try:
             n = int(raw_n)
         except ValueError:
-            raise OciError("UNSUPPORTED", f"n must be an integer, not {raw_n!r}", status=400) from None
+            raise OciError("PAGINATION_NUMBER_INVALID", f"n must be an integer, not {raw_n!r}") from None
         if n < 0:
-            raise OciError("UNSUPPORTED", "n must not be negative", status=400)
+            raise OciError("PAGINATION_NUMBER_INVALID", "n must not be negative")
         n = min(n, MAX_PAGE)
     page = items if n is None else items[:n]
     headers = {}

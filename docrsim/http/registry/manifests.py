@@ -85,12 +85,11 @@ def fetch_manifest(name, reference):
 @manifests.put("/v2/<path:name>/manifests/<reference>")
 def push_manifest(name, reference):
     sim = _sim()
+    with sim.transaction() as now:
+        auth.require(sim, now, "repository", name, "push", challenge_actions="pull,push")
+    # The body is read outside the lock; the push below lands with the registry's state as it
+    # is then (read-only mode is checked again there, as for a blob upload).
     registry, repository = parse_name(name)
-    try:
-        raw = read_body(request, MAX_MANIFEST_BYTES)  # a chunked body too: never more held
-    except BodyTooLarge:
-        raise OciError("SIZE_INVALID", f"manifests are limited to {MAX_MANIFEST_BYTES} bytes", status=413) from None
-    declared = (request.mimetype or None)
     tag = expected = None
     if _is_digest(reference):
         expected = parse_digest(reference)
@@ -99,8 +98,12 @@ def push_manifest(name, reference):
             tag = validate_tag(reference)
         except DomainError as exc:
             raise OciError("MANIFEST_INVALID", exc.message, detail={"tag": reference}) from None
+    try:
+        raw = read_body(request, MAX_MANIFEST_BYTES)  # a chunked body too: never more held
+    except BodyTooLarge:
+        raise OciError("SIZE_INVALID", f"manifests are limited to {MAX_MANIFEST_BYTES} bytes", status=413) from None
+    declared = (request.mimetype or None)
     with sim.transaction() as now:
-        auth.require(sim, now, "repository", name, "push", challenge_actions="pull,push")
         known_registry(sim, registry, name)
         try:
             digest = distribution.put_manifest(sim, registry, repository, raw, now, media_type=declared,
@@ -119,9 +122,9 @@ def push_manifest(name, reference):
 @manifests.delete("/v2/<path:name>/manifests/<reference>")
 def delete_manifest(name, reference):
     sim = _sim()
-    registry, _ = parse_name(name)
     with sim.transaction() as now:
         auth.require(sim, now, "repository", name, "delete")
+        registry, _ = parse_name(name)
         digest = parse_digest(reference) if _is_digest(reference) else None
         content, repo = known_repository(sim, name)
         try:
@@ -140,13 +143,18 @@ def delete_manifest(name, reference):
 @manifests.get("/v2/<path:name>/referrers/<digest>")
 def referrers(name, digest):
     sim = _sim()
-    parse_digest(digest, code="DIGEST_INVALID")
     wanted = request.args.get("artifactType")
     with sim.transaction() as now:
         auth.require(sim, now, "repository", name, "pull")
-        content, repo = known_repository(sim, name)
+        registry, repository = parse_name(name)
+        parse_digest(digest, code="DIGEST_INVALID")
+        # The referrers API never answers 404 for a well-formed digest: a registry, repository
+        # or subject docrsim does not know has no referrers, so the index is empty.
+        found_registry = sim.account.registries.get(registry)
+        repo = found_registry.content.repositories.get(repository) if found_registry else None
+        content = found_registry.content if found_registry else None
         found = []
-        for linked in sorted(repo.manifests):
+        for linked in sorted(repo.manifests) if repo is not None else ():
             manifest = content.manifests[linked]
             parsed = manifest.parsed
             if parsed.subject is None or parsed.subject.digest != digest:
