@@ -238,6 +238,13 @@ def _build_registry(document: dict, where: str) -> Registry:
         _build_blob(content, blob, f"{where}.blobs[{index}]")
     for index, repo in enumerate(document["repositories"]):
         _build_repository(content, repo, f"{where}.repositories[{index}]")
+    if "blob_links" not in document:
+        # Saved before blobs were linked per repository: every blob a repository's manifests
+        # reference becomes linked there, as pushing those manifests would have linked it.
+        for name, repo in content.repositories.items():
+            for digest in repo.manifests:
+                content.link_references(name, content.manifests[digest].parsed)
+        return registry
     repositories_seen: set[str] = set()
     for index, entry in enumerate(document["blob_links"]):
         _build_blob_links(content, entry, f"{where}.blob_links[{index}]", repositories_seen)

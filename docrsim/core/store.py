@@ -224,14 +224,19 @@ class RegistryContent:
             validate_tag(tag)
         self.blobs.put_verified(raw, digest)  # the digest was computed or verified by the caller
         self.manifests.setdefault(digest, Manifest(digest=digest, size=len(raw), parsed=parsed))
-        for ref in parsed.blob_references:
-            if ref.digest in blobs:  # a non-distributable layer the registry happens to hold too
-                links.link(repository, ref.digest)
+        self.link_references(repository, parsed)
         repo = self.ensure_repository(repository, now)
         repo.manifests[digest] = now
         if tag is not None:
             repo.tags[tag] = Tag(manifest_digest=digest, updated_at=now)
         return digest
+
+    def link_references(self, repository: str, parsed: ParsedManifest) -> None:
+        """A manifest's blobs become linked in the repository it is in."""
+        blobs, links = self.blobs, self.links
+        for ref in parsed.blob_references:
+            if ref.digest in blobs:  # a non-distributable layer the registry happens to hold too
+                links.link(repository, ref.digest)
 
     def manifest(self, repository: str, digest: str) -> Manifest:
         repo = self.repository(repository)
