@@ -91,6 +91,12 @@ class Uploads:
             self._sessions[uuid] = session
         return session
 
+    def unlisted(self, registry: str, repository: str, now: datetime) -> UploadSession:
+        """A session for a monolithic upload (one request bringing all the bytes and their
+        digest). No client can address it, so it has no id and is not listed: drawing an id
+        before the bytes are checked would let a refused upload move the id stream."""
+        return UploadSession(uuid="", registry=registry, repository=repository, started_at=now)
+
     def get(self, uuid: str, registry: str, repository: str) -> UploadSession:
         with self._lock:
             session = self._sessions.get(uuid)

@@ -104,7 +104,7 @@ def _commit(sim, name: str, registry: str, session, digest: str) -> Response:
     try:
         data = session.content(digest)
     except DomainError as exc:
-        sim.uploads.discard(session.uuid)
+        _end(sim, session)
         raise from_domain(exc) from None
     with sim.transaction() as now:
         try:
@@ -112,9 +112,14 @@ def _commit(sim, name: str, registry: str, session, digest: str) -> Response:
         except DomainError as exc:
             raise from_domain(exc) from None
         finally:
-            sim.uploads.discard(session.uuid)
+            _end(sim, session)
     return Response(status=201, headers={"Location": f"/v2/{name}/blobs/{digest}",
                                          "Docker-Content-Digest": digest, "Content-Length": "0"})
+
+
+def _end(sim, session) -> None:
+    sim.uploads.discard(session.uuid)
+    session.close()  # an unlisted session is not the list's to close
 
 
 def _stream(session):
@@ -151,12 +156,14 @@ def start_upload(name):
         digest = request.args.get("digest")
         if digest:
             parse_digest(digest)  # before a session exists, so a refusal leaves none behind
-        session = sim.uploads.start(sim.ids.uuid(), registry, repository, now)
+            session = sim.uploads.unlisted(registry, repository, now)
+        else:
+            session = sim.uploads.start(sim.ids.uuid(), registry, repository, now)
     if digest:
         try:
             _stream(session)
         except BaseException:
-            sim.uploads.discard(session.uuid)
+            session.close()
             raise
         return _commit(sim, name, registry, session, digest)
     return _session_response(name, session)
