@@ -64,11 +64,12 @@ def _routes() -> list[tuple[re.Pattern, str]]:
 
 
 def operation_for(method: str, raw_path: str):
+    """The operation of the path ``raw_path`` is: a literal path (``/v2/registries/options``)
+    is never also the parametrised one beside it, whatever the method."""
     for pattern, template in _routes():
         if pattern.match(raw_path):
             operation = document()["paths"][template].get(method.lower())
-            if operation is not None:
-                return template, operation
+            return (template, operation) if operation is not None else None
     return None
 
 

@@ -42,6 +42,7 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
     app.json.compact = True
     app.json.mimetype = "application/json; charset=utf-8"
 
+    app.url_map.converters["fault_id"] = observe.FaultId
     app.register_blueprint(control)
     app.register_blueprint(observe.observe)
     app.register_blueprint(openapi)

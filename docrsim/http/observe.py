@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from werkzeug.routing import BaseConverter
 
 from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import Invalid
@@ -221,7 +222,13 @@ def clear_faults():
     return "", 204
 
 
-@observe.delete("/faults/<fault_id>")
+class FaultId(BaseConverter):
+    """A rule's id (``fault-1``): so ``/faults/gc``, a path of its own, is not also a rule."""
+
+    regex = "fault-[0-9]+"
+
+
+@observe.delete("/faults/<fault_id:fault_id>")
 def delete_fault(fault_id):
     sim = _sim()
     with sim.transaction() as now:

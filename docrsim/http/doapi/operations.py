@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from flask import Flask, current_app, request
+from werkzeug.routing import BaseConverter, PathConverter
 
 from docrsim.http.body import read_body
 from docrsim.http.limits import JSON_BODY_LIMIT
@@ -24,6 +26,8 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+_NAME = "<registry_name>"
+_NAME_RULE = "<registry_name:registry_name>"  # see _name_converter
 
 
 def bearer_token() -> str | None:
@@ -51,7 +55,7 @@ def operation(operation_id: str, method: str, rule: str, *scopes: str):
             with sim.transaction() as now:
                 return fn(sim, now, **path_params)
 
-        OPERATIONS.append(Operation(operation_id, method, rule, scopes, view))
+        OPERATIONS.append(Operation(operation_id, method, rule.replace(_NAME, _NAME_RULE), scopes, view))
         return fn
 
     return declare
@@ -73,6 +77,40 @@ def both_families(name: str, method: str, path: str, *scopes: str):
     return declare
 
 
+
+
+def _literal_names() -> frozenset[str]:
+    """The literal segments that sit where a registry name would (``options``,
+    ``subscription``, ``validate-name``): paths of their own, never registry names."""
+    literals = set()
+    for op in OPERATIONS:
+        for family in (PLURAL, SINGULAR):
+            rest = op.rule[len(family) + 1:] if op.rule.startswith(family + "/") else ""
+            segment = rest.partition("/")[0]
+            if segment and "<" not in segment:
+                literals.add(segment)
+    return frozenset(literals)
+
+
+def _name_converter(literals: frozenset[str]) -> type[BaseConverter]:
+    class RegistryName(BaseConverter):
+        # Without it, /v2/registries/options would also match /v2/registries/{registry_name}:
+        # OPTIONS would list that rule's methods in Allow, and DELETE would reach it.
+        regex = "(?!(?:" + "|".join(re.escape(word) for word in sorted(literals)) + ")$)[^/]+"
+
+    return RegistryName
+
+
+class RepositoryName(PathConverter):
+    """A repository name whose ``/`` may arrive as-is (as well as ``%2F``), but never so that a
+    sub-resource reads as part of the name: ``web/tags`` is repository ``web``'s tags, not a
+    repository of that name (which a client names ``web%2Ftags``)."""
+
+    regex = r"[^/]+(?:/(?!(?:tags|digests)(?:/|$))[^/]+)*"
+
+
 def register(app: Flask) -> None:
+    app.url_map.converters["registry_name"] = _name_converter(_literal_names())
+    app.url_map.converters["repository_name"] = RepositoryName
     for op in OPERATIONS:
         app.add_url_rule(op.rule, endpoint=op.operation_id, view_func=op.view, methods=[op.method])

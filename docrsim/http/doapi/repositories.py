@@ -10,8 +10,8 @@ from docrsim.http.rawpath import segment
 
 READ, DELETE = "registry:read", "registry:delete"
 NAMED = "/<registry_name>"
-# A path converter, so names arrive whole whether '/' was sent as %2F or as-is.
-REPO = "/repositories/<path:repository_name>"
+# Names arrive whole whether '/' was sent as %2F or as-is (operations.RepositoryName).
+REPO = "/repositories/<repository_name:repository_name>"
 
 
 def _repository(sim, registry_name: str, repository_name: str):
