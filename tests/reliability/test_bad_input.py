@@ -128,6 +128,8 @@ API = [
     Bad("tags: page 0", "api", "GET", "/v2/registries/acme/repositories/web/tags?page=0", 422, "unprocessable_entity"),
     Bad("tags: page -3", "api", "GET", "/v2/registries/acme/repositories/web/tags?page=-3", 422, "unprocessable_entity"),
     Bad("tags: per_page 0", "api", "GET", "/v2/registries/acme/repositories/web/tags?per_page=0", 422, "unprocessable_entity"),
+    Bad("tags: page given empty", "api", "GET", "/v2/registries/acme/repositories/web/tags?page=", 422,
+        "unprocessable_entity"),
     Bad("digests: per_page -1", "api", "GET", "/v2/registry/acme/repositories/web/digests?per_page=-1", 422,
         "unprocessable_entity"),
     Bad("gc list: page 1.5", "api", "GET", "/v2/registries/beta/garbage-collections?page=1.5", 422, "unprocessable_entity"),
@@ -139,6 +141,8 @@ API = [
         f"/v2/registries/acme/docker-credentials?expiry_seconds={HUGE}", 422, "unprocessable_entity"),
     Bad("credentials: expiry_seconds one over 100 years", "api", "GET",
         "/v2/registry/docker-credentials?expiry_seconds=3153600001", 422, "unprocessable_entity"),
+    Bad("credentials: read_write given empty", "api", "GET", "/v2/registries/acme/docker-credentials?read_write=",
+        422, "unprocessable_entity"),
     Bad("credentials: read_write is not a boolean", "api", "GET",
         "/v2/registries/acme/docker-credentials?read_write=yes-please", 422, "unprocessable_entity"),
     # -- names and paths ---------------------------------------------------------------------------

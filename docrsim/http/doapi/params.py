@@ -1,4 +1,8 @@
-"""Query-string values, parsed strictly: a bad value is a 422 that says which and why."""
+"""Query-string values, parsed strictly: a bad value is a 422 that says which and why.
+
+A parameter left out takes its default; one given empty (``?page=``) is a bad value, as the
+document's types (an integer, a boolean) have no empty form.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ _FALSE = {"false", "0"}
 
 def integer(args, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -25,7 +29,7 @@ def integer(args, name: str, default: int, *, minimum: int | None = None, maximu
 
 def boolean(args, name: str, default: bool) -> bool:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     lowered = raw.lower()
     if lowered in _TRUE:
