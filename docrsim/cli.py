@@ -77,7 +77,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.scenarios import read_file
     from docrsim.network import NetworkSetupError
     from docrsim.server import Server
-    from docrsim import statefile
+    from docrsim.core.persistence import statefile
 
     try:
         start = parse_instant(start_time) if start_time else None
@@ -137,8 +137,8 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
 
 def _load_state(sim, path: str) -> bool:
     """Load the world saved in ``path``; False when there is none yet (the first run)."""
-    from docrsim import statefile
-    from docrsim.core.snapshot_format import StateError
+    from docrsim.core.persistence import statefile
+    from docrsim.core.persistence.format import StateError
 
     if not Path(path).exists():
         if not Path(path).absolute().parent.is_dir():
@@ -214,7 +214,7 @@ def state_group():
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (atomically), not stdout.")
 def export_state(url, output):
     """Print (or save) the state of the docrsim at URL."""
-    from docrsim import statefile
+    from docrsim.core.persistence import statefile
 
     status, document = _call(url, "GET", "/_docrsim/state")
     if status != 200 or not isinstance(document, dict):
@@ -235,7 +235,7 @@ def export_state(url, output):
 @_URL
 def import_state(path, url):
     """Replace the world of the docrsim at URL with the one saved in PATH."""
-    from docrsim import statefile
+    from docrsim.core.persistence import statefile
 
     try:
         document = statefile.read(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from docrsim import statefile
+from docrsim.core.persistence import statefile
 
 from tests.served import DOCRSIM, ENV, ROOT, WAIT, ServedProcess
 BASE = "/v2/registries/acme"

@@ -100,7 +100,7 @@ class CredentialStore:
         return credential
 
     def restore(self, credential: DockerCredential) -> None:
-        """Hold a credential exactly as a saved world had it (docrsim.core.snapshot)."""
+        """Hold a credential exactly as a saved world had it (docrsim.core.persistence.snapshot)."""
         self._by_secret[credential.secret] = credential
 
     def find(self, secret: str) -> DockerCredential | None:

@@ -114,7 +114,7 @@ class FaultSet:
         return self._count
 
     def restore(self, rules: list[FaultRule], created: int) -> None:
-        """Put saved rules back as they were, hits included (docrsim.core.snapshot_faults);
+        """Put saved rules back as they were, hits included (docrsim.core.persistence.fault_state);
         their gc_holds are the caller's to put back on the collector."""
         if self._rules:
             raise RuntimeError("restore into an empty fault set")

@@ -96,7 +96,7 @@ class GarbageCollector:
         self.sim.account.registry(registry_name)
         return [run.view() for run in reversed(self._runs.get(registry_name, []))]
 
-    # -- what a saved world holds (docrsim.core.snapshot_gc) -------------------------------------
+    # -- what a saved world holds (docrsim.core.persistence.gc_state) ---------------------------
     def run_records(self, registry_name: str) -> list[Run]:
         """The registry's runs themselves, oldest first (``runs`` gives their public views)."""
         return list(self._runs.get(registry_name, []))

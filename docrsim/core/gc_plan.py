@@ -134,7 +134,7 @@ class Scan:
         self._plan: DeletionPlan | None = None
 
     # Where a resumable scan stands, beyond its public counters: saved and restored by
-    # docrsim.core.snapshot_gc so that a restored run scans on exactly as it would have.
+    # docrsim.core.persistence.gc_state so that a restored run scans on exactly as it would have.
     def position(self) -> dict:
         return {"repositories": list(self._repositories), "repository_index": self._repo_index,
                 "digests": list(self._digests), "position": self._position,

@@ -85,14 +85,14 @@ class Simulation:
             self.gc.forget_registry(name)
 
     def export_state(self) -> dict:
-        """The whole world as an exact, versioned JSON document (see docrsim.core.snapshot)."""
-        from docrsim.core import snapshot  # it builds worlds from this module's parts
+        """The whole world as an exact, versioned JSON document (see docrsim.core.persistence.snapshot)."""
+        from docrsim.core.persistence import snapshot  # it builds worlds from this module's parts
 
         return snapshot.export_state(self)
 
     def import_state(self, document) -> None:
         """Replace the world with an exported one; StateError, with nothing changed, if the
         document is malformed."""
-        from docrsim.core import snapshot
+        from docrsim.core.persistence import snapshot
 
         snapshot.import_state(self, document)

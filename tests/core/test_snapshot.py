@@ -1,4 +1,4 @@
-"""Exact export and import of the world (docrsim.core.snapshot).
+"""Exact export and import of the world (docrsim.core.persistence.snapshot).
 
 Random worlds are built from scripts of steps (pushes through the store API, deletes,
 credentials, write tokens, fault rules, GC runs started, cancelled, failed and held, and time
@@ -20,12 +20,13 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from docrsim.core import digests, distribution, images, snapshot_gc, timekeeping
+from docrsim.core import digests, distribution, images, timekeeping
 from docrsim.core.clock import ManualClock, SystemClock
 from docrsim.core.content import OCI_INDEX
 from docrsim.core.errors import DomainError
 from docrsim.core.gc import FAULT_PHASES, GC_TYPES, Rates
-from docrsim.core.snapshot import FORMAT, StateError
+from docrsim.core.persistence import gc_state
+from docrsim.core.persistence.snapshot import FORMAT, StateError
 from docrsim.core.state import Simulation
 from docrsim.scenarios import apply
 from tests.documents import set_at
@@ -613,6 +614,6 @@ def test_every_known_attribute_list_matches_the_classes():
     sim.clock.advance(901)
     with sim.transaction():  # settled: scanning
         run = sim.gc._runs["acme"][0]
-    assert set(vars(run)) <= snapshot_gc._RUN_KNOWN
-    assert set(vars(run.scan)) <= snapshot_gc._SCAN_KNOWN
-    assert set(vars(sim.gc)) <= snapshot_gc._COLLECTOR_KNOWN
+    assert set(vars(run)) <= gc_state._RUN_KNOWN
+    assert set(vars(run.scan)) <= gc_state._SCAN_KNOWN
+    assert set(vars(sim.gc)) <= gc_state._COLLECTOR_KNOWN

@@ -7,8 +7,8 @@ manifests (their bytes are blobs), repositories with their manifest links and ta
 links of every repository (docrsim.core.links; a repository need not exist to link blobs, as
 an upload comes before the manifest that makes it), minted docker
 credentials, outstanding write tokens, garbage collection (settings, armed faults, and every
-run, active ones mid-phase included: see ``docrsim.core.snapshot_gc``) and a test's fault
-rules with their holds (``docrsim.core.snapshot_faults``). Lists keep the model's own order
+run, active ones mid-phase included: see ``gc_state``) and a test's fault
+rules with their holds (``fault_state``). Lists keep the model's own order
 where it matters (registries are listed, and blobs deleted, in the order they came) and are
 sorted elsewhere, so export, import, export gives the same document.
 
@@ -30,7 +30,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from docrsim.core import snapshot_faults, snapshot_gc
+from docrsim.core.persistence import fault_state, gc_state
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Account, Registry, name_problem
 from docrsim.core.content import parse_manifest
 from docrsim.core.credentials import CredentialStore, DockerCredential
@@ -38,7 +38,7 @@ from docrsim.core.errors import DomainError, Invalid
 from docrsim.core.faults import FaultSet
 from docrsim.core.gc import GarbageCollector
 from docrsim.core.ids import IdGenerator
-from docrsim.core.snapshot_format import (
+from docrsim.core.persistence.format import (
     FORMAT, Problem, StateError, check_blob, check_blob_links, check_shape, read_digest, read_instant,
     write_instant,
 )
@@ -69,13 +69,13 @@ def export_state(sim) -> dict:
                         {"issued_at": write_instant(t.issued_at), "expires_at": write_instant(t.expires_at)}
                         for t in gc.ledger.outstanding(registry.name, now)
                     ],
-                    **snapshot_gc.export_registry(gc, registry.name),
+                    **gc_state.export_registry(gc, registry.name),
                 }
                 for registry in account.registries.values()
             ],
             "credentials": [_export_credential(c) for c in sim.credentials.all()],
-            "gc": snapshot_gc.export_settings(gc),
-            "faults": snapshot_faults.export_faults(sim.faults, snapshot_gc.holds(gc)),
+            "gc": gc_state.export_settings(gc),
+            "faults": fault_state.export_faults(sim.faults, gc_state.holds(gc)),
         }
 
 
@@ -190,7 +190,7 @@ def _rebuild(sim, document: dict) -> _World:
         registry = _build_registry(registry_doc, where)
         account.registries[registry.name] = registry
         rebuilt[registry.name] = (registry_doc, registry.content)
-    gc = snapshot_gc.build_collector(sim, document["gc"], rebuilt)
+    gc = gc_state.build_collector(sim, document["gc"], rebuilt)
     for index, registry_doc in enumerate(document["registries"]):
         for t, token in enumerate(registry_doc["write_tokens"]):
             at = f"registries[{index}].write_tokens[{t}]"
@@ -208,7 +208,7 @@ def _rebuild(sim, document: dict) -> _World:
         account=account,
         credentials=credentials,
         gc=gc,
-        faults=snapshot_faults.build_faults(gc, document["faults"]),
+        faults=fault_state.build_faults(gc, document["faults"]),
     )
 
 

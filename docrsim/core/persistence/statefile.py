@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from docrsim.core.errors import Invalid
-from docrsim.core.snapshot_format import FORMAT
+from docrsim.core.persistence.format import FORMAT
 from docrsim.files import write_atomically
 
 

@@ -18,7 +18,7 @@ from docrsim.core.errors import Invalid
 from docrsim.core.gc import FAULT_PHASES, GC_TYPES, GarbageCollector, Rates
 from docrsim.core.gc_plan import DeletionPlan, Scan
 from docrsim.core.gc_run import ACTIVE_STATUSES, DELETING, SCANNING, Run
-from docrsim.core.snapshot_format import Problem, read_digest, read_instant, write_instant
+from docrsim.core.persistence.format import Problem, read_digest, read_instant, write_instant
 from docrsim.core.store import RegistryContent
 
 _STATUSES = ACTIVE_STATUSES + (gc_run.SUCCEEDED, gc_run.FAILED, gc_run.CANCELLED)
@@ -39,7 +39,7 @@ _COLLECTOR_KNOWN = {"sim", "rates", "ledger", "allow_deletes_during_gc", "_runs"
 def check_known(obj, known: set[str]) -> None:
     unknown = sorted(set(vars(obj)) - known)
     if unknown:
-        raise RuntimeError(f"docrsim.core.snapshot_gc does not save {type(obj).__name__}.{unknown[0]}: "
+        raise RuntimeError(f"docrsim.core.persistence.gc_state does not save {type(obj).__name__}.{unknown[0]}: "
                            "teach it to, or a restored world would differ")
 
 
@@ -51,7 +51,7 @@ def export_settings(gc: GarbageCollector) -> dict:
 
 def export_registry(gc: GarbageCollector, registry_name: str) -> dict:
     """The registry's armed fault and its runs (newest first, as the API lists them). Holds
-    are saved with the fault rules that set them (docrsim.core.snapshot_faults)."""
+    are saved with the fault rules that set them (docrsim.core.persistence.fault_state)."""
     return {
         "gc_fault": gc.armed_fault(registry_name),
         "garbage_collections": [_export_run(run) for run in reversed(gc.run_records(registry_name))],

@@ -3,7 +3,7 @@
 A rule is saved field by field, hits included, so a restored ``times: N`` rule acts on exactly
 the requests the saved one would have; the count of rules created keeps new rule ids where
 they were. A ``gc_hold`` rule brings its hold on the collector back with it (a held run's own
-state travels with the run, see ``docrsim.core.snapshot_gc``).
+state travels with the run, see ``docrsim.core.persistence.gc_state``).
 
 A guard refuses to save a FaultSet that has gained state this module does not know.
 """
@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 
-from docrsim.core import snapshot_gc
+from docrsim.core.persistence import gc_state
 from docrsim.core.faults import FaultRule, FaultSet
-from docrsim.core.snapshot_format import Problem, read_instant, write_instant
+from docrsim.core.persistence.format import Problem, read_instant, write_instant
 
 _SET_KNOWN = {"_gc", "_rules", "_count"}
 
 
 def export_faults(faults: FaultSet, holds: dict[str, str]) -> dict:
     """The rules in creation order; ``holds`` (the collector's) must be the gc_hold rules'."""
-    snapshot_gc.check_known(faults, _SET_KNOWN)
+    gc_state.check_known(faults, _SET_KNOWN)
     rules = faults.rules()
     if holds != {rule.gc_hold[0]: rule.gc_hold[1] for rule in rules if rule.gc_hold is not None}:
         raise RuntimeError("the collector's holds differ from the gc_hold fault rules: "
-                           "docrsim.core.snapshot_faults would not restore them")
+                           "docrsim.core.persistence.fault_state would not restore them")
     return {"created": faults.created, "rules": [_export_rule(rule) for rule in rules]}
 
 
@@ -60,6 +60,6 @@ def build_faults(gc, document: dict) -> FaultSet:
         seen.add(rule.id)
         rules.append(rule)
         if rule.gc_hold is not None:
-            snapshot_gc.restore_hold(gc, *rule.gc_hold, f"{where}.gc_hold")
+            gc_state.restore_hold(gc, *rule.gc_hold, f"{where}.gc_hold")
     faults.restore(rules, document["created"])
     return faults
