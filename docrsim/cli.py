@@ -37,8 +37,9 @@ def _fail(message: str) -> None:
               help="Port of the API host (DO API, control API); 0 picks a free one.")
 @click.option("--registry-port", default=5000, show_default=True, type=click.IntRange(0, 65535),
               help="Port of the registry host (OCI distribution API); 0 picks a free one.")
-@click.option("--fixture", "fixtures", multiple=True, type=click.Path(dir_okay=False),
-              help="Scenario file to load at start (repeatable; applied in order).")
+@click.option("--fixture", "fixtures", multiple=True, metavar="NAME|FILE",
+              help="Scenario to load at start: a shipped one by name (docrsim fixture list) or a file "
+                   "(repeatable; applied in order).")
 @click.option("--clock", "clock_kind", type=click.Choice(["system", "manual"]), default="system",
               show_default=True, help="system: real time (freezegun-friendly); manual: moves only when told.")
 @click.option("--start-time", help="ISO 8601 instant the manual clock starts at.")
@@ -65,14 +66,14 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.core.errors import DomainError
     from docrsim.core.state import Simulation
     from docrsim.http.control import restore
-    from docrsim.scenarios import read_file
+    from docrsim.scenarios import library
     from docrsim.server import Server
     from docrsim import statefile
 
     try:
         start = parse_instant(start_time) if start_time else None
         clock = make_clock(clock_kind, start)
-        documents = [read_file(path) for path in fixtures]
+        documents = [library.read(reference) for reference in fixtures]
         if start is not None and documents:
             # An explicit --start-time wins over the first scenario's own start.
             documents[0] = {**documents[0], "clock": {"start": start_time}}
@@ -82,7 +83,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         restore(sim, documents, sources=list(fixtures))
         loaded = _load_state(sim, state_file) if state_file else False
     except DomainError as exc:
-        _fail(exc.message)
+        _fail_lines(_start_up_problems(exc, fixtures))
     # A large scenario is hundreds of thousands of long-lived objects; left to Python's cyclic
     # collector they cause pauses of 100 ms or more in whichever request happens to trigger a
     # full collection. This process is ours alone, so take them out of its reach.
@@ -118,6 +119,28 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     click.echo("docrsim stopped")
 
 
+def _fail_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"docrsim: {line}", err=True)
+    sys.exit(2)
+
+
+def _start_up_problems(error, fixtures) -> list[str]:
+    """What stopped the start, a line per problem; a scenario file's problems all of them (the
+    schema's and the rules'), with their lines."""
+    from docrsim.core.errors import DocumentProblems
+    from docrsim.scenarios import check
+
+    if not isinstance(error, DocumentProblems):
+        return [error.message]
+    for reference in fixtures:
+        if error.prefix == f"{reference}: ":
+            found = check.problems(reference)
+            if found:  # none when the scenario is fine alone (a registry another one also makes)
+                return _located(reference, found)
+    return error.lines()
+
+
 def _load_state(sim, path: str) -> bool:
     """Load the world saved in ``path``; False when there is none yet (the first run)."""
     from docrsim import statefile
@@ -130,7 +153,7 @@ def _load_state(sim, path: str) -> bool:
     try:
         sim.import_state(statefile.read(path))
     except StateError as exc:
-        raise statefile.StateFileError(f"{path}: {exc.message}") from None
+        raise StateError(exc.problems, f"{path}: {exc.prefix}") from None
     return True
 
 
@@ -140,31 +163,44 @@ def fixture():
 
 
 @fixture.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
-def validate_fixture(paths, as_json):
-    """Check scenario files against the format; exit 1 if any is invalid."""
-    from docrsim.core.state import Simulation
-    from docrsim.scenarios import ScenarioError, apply, read_file
+@click.argument("references", metavar="NAME|FILE...", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per scenario.")
+def validate_fixture(references, as_json):
+    """Check scenarios (files, or shipped ones by name) against the format and the model's
+    rules, reporting every problem at once; exit 1 if any is invalid."""
+    from docrsim.scenarios import check
 
     failed = False
-    for path in paths:
-        try:
-            # Load into a scratch simulation too: limits and cross-references are only
-            # checked when the content is built.
-            apply(Simulation(), read_file(path), replace=True)
-            problems = []
-        except ScenarioError as exc:
-            problems = exc.problems
-            failed = True
+    for reference in references:
+        problems = check.problems(reference)
+        failed = failed or bool(problems)
         if as_json:
-            click.echo(json.dumps({"file": path, "valid": not problems, "problems": problems}))
+            listed = [{"line": line, "problem": problem} for line, problem in problems]
+            click.echo(json.dumps({"file": reference, "valid": not problems, "problems": listed}))
         elif problems:
-            for problem in problems:
-                click.echo(f"{path}: {problem}")
+            for line in _located(reference, problems):
+                click.echo(line)
         else:
-            click.echo(f"{path}: ok")
+            click.echo(f"{reference}: ok")
     sys.exit(1 if failed else 0)
+
+
+def _located(reference, problems) -> list[str]:
+    """``FILE:LINE: problem`` lines (``FILE: problem`` where no line can be told)."""
+    return [f"{reference}:{line}: {problem}" if line else f"{reference}: {problem}" for line, problem in problems]
+
+
+@fixture.command("list")
+def list_fixtures():
+    """The shipped scenarios: their names (for --fixture, fixture load and the Simulator), what
+    each is for, and their size."""
+    from docrsim.scenarios import library
+
+    entries = library.entries()
+    width = max(len(entry.name) for entry in entries)
+    click.echo(f"{'NAME':<{width}}  {'REGISTRIES':>10}  {'MANIFESTS':>9}  DESCRIPTION")
+    for entry in entries:
+        click.echo(f"{entry.name:<{width}}  {entry.registries:>10}  {entry.manifests:>9,}  {entry.description}")
 
 
 # -- talking to a running docrsim -----------------------------------------------------------------
@@ -227,6 +263,12 @@ def import_state(path, url):
         sys.exit(control_client.BAD_INPUT)
     status, answer = _call(url, "POST", "/_docrsim/reset", {"state": document})
     if status != 204:
+        problems = answer.get("problems") if isinstance(answer, dict) else None
+        if problems:
+            click.echo(f"docrsim: {url} refused {path}: {len(problems)} problems", err=True)
+            for problem in problems:
+                click.echo(f"docrsim: {path}: {problem}", err=True)
+            sys.exit(control_client.REFUSED)
         _refused(f"{url} refused {path}: {control_client.error_message(answer)}")
     click.echo(f"state of {url} replaced with {path}")
 
@@ -309,3 +351,41 @@ def gc_preview(registry, url, as_json):
     click.echo(f"{'TYPE':<{width}}  {'OBJECTS':>8}  {'BYTES':>14}")
     for gc_type, entry in preview.items():
         click.echo(f"{gc_type:<{width}}  {entry['count']:>8}  {entry['bytes']:>14}")
+
+
+@fixture.command("load")
+@click.argument("reference", metavar="NAME|FILE")
+@click.option("--replace", is_flag=True, help="Replace the whole world with the scenario (a reset to it); "
+                                              "without it, add the scenario's registries to the world.")
+@_URL
+def load_fixture(reference, replace, url):
+    """Load a scenario (a shipped one by name, or a file) into the docrsim at URL.
+
+    Exit codes: 1 the server refused (a registry exists, a rule of the model), 2 an unreadable
+    or malformed scenario, 3 no docrsim at the URL. Every problem is listed, with its line."""
+    from docrsim.core.errors import DomainError
+    from docrsim.scenarios import check, library
+
+    try:
+        document = library.read(reference)  # the schema is checked here; the rules by the server
+    except DomainError:
+        for line in _located(reference, check.problems(reference)):
+            click.echo(f"docrsim: {line}", err=True)
+        sys.exit(control_client.BAD_INPUT)
+    if replace:
+        status, answer = _call(url, "POST", "/_docrsim/reset", {"fixture": document})
+    else:
+        status, answer = _call(url, "POST", "/_docrsim/fixtures", document)
+    if status not in (201, 204):
+        problems = answer.get("problems") if isinstance(answer, dict) else None
+        if status == 422 and library.is_path(reference):
+            text = Path(reference).read_text()
+            listed = problems or [control_client.error_message(answer)]
+            for line in _located(reference, [(check.line_of(text, p), p) for p in listed]):
+                click.echo(f"docrsim: {line}", err=True)
+            sys.exit(control_client.REFUSED)
+        _refused(f"{url} refused {reference}: {control_client.error_message(answer)}")
+    if replace:
+        click.echo(f"world of {url} replaced with {reference}")
+    else:
+        click.echo(f"{reference} loaded into {url}: registries {', '.join(answer['registries']) or '(none)'}")

@@ -22,7 +22,7 @@ from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import Invalid
 from docrsim.core.faults import HOSTS, FaultRule, RequestInfo
 from docrsim.core.journal import Entry, Query
-from docrsim.http.body import json_object
+from docrsim.http.body import control_object
 from docrsim.http.errors import do_error_response
 from docrsim.http.openapi import document
 from docrsim.http.registry.errors import OciError, render
@@ -194,7 +194,7 @@ def _oci_answer(rule: FaultRule):
 # -- fault rules ------------------------------------------------------------------------------------
 @observe.post("/faults")
 def add_fault():
-    body = json_object(request)
+    body = control_object(request)
     operation_id = body.get("operation_id")
     if isinstance(operation_id, str) and operation_id not in _faultable_operation_ids():
         raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own "
