@@ -68,8 +68,11 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.http.control import restore
     from docrsim.scenarios import library
     from docrsim.server import Server
-    from docrsim import statefile
+    from docrsim import listening, statefile
 
+    problem = listening.port_clash(api_port, registry_port) or listening.probe(host, api_port, registry_port)
+    if problem:
+        _fail(problem)
     try:
         start = parse_instant(start_time) if start_time else None
         clock = make_clock(clock_kind, start)
@@ -95,7 +98,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     except ImportError as exc:
         _fail(f"--server {wsgi_server} needs a package that is not installed ({exc.name}): pip install {exc.name}")
     except OSError as exc:
-        _fail(f"cannot listen on {host}: {exc.strerror or exc}")
+        _fail(listening.bind_problem(host, api_port, registry_port, exc))
 
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
