@@ -11,6 +11,7 @@ test can always reach them.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from functools import lru_cache
@@ -20,7 +21,7 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import Invalid
-from docrsim.core.faults import HOSTS, FaultRule, RequestInfo
+from docrsim.core.faults import HOSTS, FaultRule, RequestInfo, family_free
 from docrsim.core.journal import Entry, Query
 from docrsim.http.body import control_object
 from docrsim.http.errors import do_error_response
@@ -105,6 +106,14 @@ def _faultable_operation_ids() -> frozenset[str]:
            for path, item in document()["paths"].items() if not is_docrsim_own(path)
            for method, operation in item.items() if isinstance(operation, dict) and "operationId" in operation}
     return frozenset(api | set(OCI_OPERATION_IDS.values()))
+
+
+@lru_cache(maxsize=1)
+def _fault_names() -> frozenset[str]:
+    """What a rule's ``operation_id`` may be: a faultable operation's id, or the family-free
+    name of one (``delete_repositoryTag`` for both families' twins, see core/faults.py)."""
+    ids = _faultable_operation_ids()
+    return ids | {name for name in map(family_free, ids) if name is not None}
 
 
 # -- the hooks --------------------------------------------------------------------------------------
@@ -196,9 +205,12 @@ def _oci_answer(rule: FaultRule):
 def add_fault():
     body = control_object(request)
     operation_id = body.get("operation_id")
-    if isinstance(operation_id, str) and operation_id not in _faultable_operation_ids():
-        raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own "
-                      "endpoints are never faulted; registry host ids start with 'oci_')")
+    if isinstance(operation_id, str) and operation_id not in _fault_names():
+        close = difflib.get_close_matches(operation_id, sorted(_fault_names()), n=3)
+        hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+        raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own endpoints are never "
+                      "faulted; registry host ids start with 'oci_', and a DO operation's name without its "
+                      f"family, such as 'delete_repositoryTag', names both families){hint}")
     sim = _sim()
     with sim.transaction() as now:
         rule = sim.faults.add(body, now)
