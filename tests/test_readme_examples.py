@@ -41,3 +41,18 @@ def test_the_pydo_cleanup_job(pytester):
 def test_the_doctl_cleanup_job(pytester):
     result = run_user_suite(pytester, "test_cleanup_sh.py")
     result.assert_outcomes(passed=3)
+
+
+def test_the_shell_job_stops_at_once_without_its_tools(tmp_path):
+    """POSIX sh has no pipefail: without its checks the script would poll an empty status until
+    it gave up (about 120 rounds), since a missing doctl fails inside pipes."""
+    import subprocess
+
+    script = tmp_path / "cleanup.sh"
+    script.write_text(example_files()["cleanup.sh"])
+    bin_dir = tmp_path / "bin"  # the shell's own tools, but neither doctl nor jq
+    bin_dir.mkdir()
+    job = subprocess.run(["/bin/sh", str(script)], env={"PATH": str(bin_dir)}, capture_output=True, text=True,
+                         timeout=30)
+    assert job.returncode == 2
+    assert job.stderr == "cleanup.sh: doctl is not on the PATH\n" and job.stdout == ""
