@@ -54,12 +54,15 @@ def _fail(message: str) -> None:
 @click.option("--state", "state_file", type=click.Path(dir_okay=False),
               help="Keep the world in this file: load it at start if it exists (the fixtures then only "
                    "set what a reset returns to), save it on Ctrl-C or SIGTERM.")
-@click.option("--verbose", is_flag=True, help="Log every request.")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr: simulated time, host, method, path, "
+                                              "operation id, status, duration.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="With --verbose: a line of text per request, or a JSON object per line.")
 @click.option("--server", "wsgi_server", type=click.Choice(["werkzeug", "waitress"]), default="werkzeug",
               show_default=True, help="WSGI server carrying both hosts: werkzeug (a thread per connection) or "
                                       "waitress (an I/O loop and a thread pool; pip install waitress).")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
-          gc_delete_rate, state_file, verbose, wsgi_server):
+          gc_delete_rate, state_file, verbose, log_format, wsgi_server):
     """Run the API host and the registry host until interrupted."""
     from docrsim.core.clock import make_clock, parse_instant
     from docrsim.core.credentials import TokenPolicy
@@ -94,7 +97,8 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     python_gc.freeze()
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
-                        baseline=documents, tokens=tokens, verbose=verbose, server=wsgi_server)
+                        baseline=documents, tokens=tokens, request_log=_request_log(verbose, log_format),
+                        server=wsgi_server)
     except ImportError as exc:
         _fail(f"--server {wsgi_server} needs a package that is not installed ({exc.name}): pip install {exc.name}")
     except OSError as exc:
@@ -120,6 +124,12 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
             sys.exit(1)
         click.echo(f"state saved to {state_file}")
     click.echo("docrsim stopped")
+
+
+def _request_log(verbose: bool, log_format: str):
+    from docrsim.http.requestlog import RequestLog
+
+    return RequestLog(sys.stderr, log_format) if verbose else None
 
 
 def _fail_lines(lines: list[str]) -> None:

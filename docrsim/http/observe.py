@@ -144,7 +144,7 @@ def install(app: Flask, host: str) -> None:
         with sim.lock:
             # The journal that numbered the request writes it: one a reset replaced meanwhile
             # is gone, and the request with it.
-            g.journal_arrival = (sim.journal, sim.journal.open(), sim.now(), path, op, control)
+            g.journal_arrival = (sim.journal, sim.journal.open(), sim.now(), path, op, control, time.perf_counter())
             rule = None if control else sim.faults.take(RequestInfo(host, request.method, path, op))
         g.fault_rule = rule
         if rule is None:
@@ -160,7 +160,7 @@ def install(app: Flask, host: str) -> None:
         arrival = g.pop("journal_arrival", None)
         if arrival is None:
             return response
-        journal, seq, at, path, op, control = arrival
+        journal, seq, at, path, op, control, started = arrival
         rule: FaultRule | None = g.get("fault_rule")
         entry = Entry(
             seq=seq, at=at, host=host, method=request.method, path=path,
@@ -170,6 +170,9 @@ def install(app: Flask, host: str) -> None:
         )
         with _sim().lock:
             journal.write(entry)
+        log = current_app.config.get("DOCRSIM_REQUEST_LOG")  # serve --verbose (http/requestlog.py)
+        if log is not None:
+            log.write(entry, time.perf_counter() - started)
         return response
 
 
