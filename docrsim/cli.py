@@ -71,11 +71,12 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.http.control import restore
     from docrsim.scenarios import library
     from docrsim.server import Server
-    from docrsim import listening, statefile
+    from docrsim import listening, statefile, terminal
 
     problem = listening.port_clash(api_port, registry_port) or listening.probe(host, api_port, registry_port)
     if problem:
         _fail(problem)
+    shown = terminal.show_progress()  # a bulk scenario or a big state takes a while: say how far it is
     try:
         start = parse_instant(start_time) if start_time else None
         clock = make_clock(clock_kind, start)
@@ -89,7 +90,9 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         restore(sim, documents, sources=list(fixtures))
         loaded = _load_state(sim, state_file) if state_file else False
     except DomainError as exc:
+        shown.end()
         _fail_lines(_start_up_problems(exc, fixtures))
+    shown.end()
     # A large scenario is hundreds of thousands of long-lived objects; left to Python's cyclic
     # collector they cause pauses of 100 ms or more in whichever request happens to trigger a
     # full collection. This process is ours alone, so take them out of its reach.
@@ -274,7 +277,10 @@ def import_state(path, url):
     except statefile.StateFileError as exc:
         click.echo(f"docrsim: {exc.message}", err=True)
         sys.exit(control_client.BAD_INPUT)
-    status, answer = _call(url, "POST", "/_docrsim/reset", {"state": document})
+    from docrsim import terminal
+
+    with terminal.waiting(f"importing {path} into {url}"):
+        status, answer = _call(url, "POST", "/_docrsim/reset", {"state": document})
     if status != 204:
         problems = answer.get("problems") if isinstance(answer, dict) else None
         if problems:
@@ -376,6 +382,7 @@ def load_fixture(reference, replace, url):
 
     Exit codes: 1 the server refused (a registry exists, a rule of the model), 2 an unreadable
     or malformed scenario, 3 no docrsim at the URL. Every problem is listed, with its line."""
+    from docrsim import terminal
     from docrsim.core.errors import DomainError
     from docrsim.scenarios import check, library
 
@@ -385,10 +392,11 @@ def load_fixture(reference, replace, url):
         for line in _located(reference, check.problems(reference)):
             click.echo(f"docrsim: {line}", err=True)
         sys.exit(control_client.BAD_INPUT)
-    if replace:
-        status, answer = _call(url, "POST", "/_docrsim/reset", {"fixture": document})
-    else:
-        status, answer = _call(url, "POST", "/_docrsim/fixtures", document)
+    with terminal.waiting(f"loading {reference} into {url}"):  # synthetic-1m takes the server a while
+        if replace:
+            status, answer = _call(url, "POST", "/_docrsim/reset", {"fixture": document})
+        else:
+            status, answer = _call(url, "POST", "/_docrsim/fixtures", document)
     if status not in (201, 204):
         problems = answer.get("problems") if isinstance(answer, dict) else None
         if status == 422 and library.is_path(reference):

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from docrsim.core import content as media
-from docrsim.core import digests
+from docrsim.core import digests, progress
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Registry, name_problem
 from docrsim.core.clock import format_instant, parse_instant
 from docrsim.core.errors import Conflict, DocumentProblem, DocumentProblems, DomainError, Invalid, document_path
@@ -452,6 +452,7 @@ class _ContentBuilder:
         untagged_every = spec.get("untagged_every", 0)
         width = len(str(spec["repositories"] - 1))
         for r in range(spec["repositories"]):
+            progress.step(f"generating {self.registry_name}: repositories", r, spec["repositories"])
             repo = f"{prefix}-{r:0{width}d}"
             if repo in self.content.repositories:
                 raise DocumentProblem(where, f"generated repository {repo!r} clashes with a declared one")
@@ -474,3 +475,4 @@ class _ContentBuilder:
                 )
                 tag = None if untagged_every and (i + 1) % untagged_every == 0 else f"v{i}"
                 self.content.put_parsed_manifest(repo, raw, digests.compute(raw), parsed, self.now, tag=tag)
+        progress.step(f"generating {self.registry_name}: repositories", spec["repositories"], spec["repositories"])
