@@ -108,6 +108,17 @@ def _faultable_operation_ids() -> frozenset[str]:
     return frozenset(api | set(OCI_OPERATION_IDS.values()))
 
 
+def check_operation_id(operation_id) -> None:
+    """Invalid, naming the nearest real names, for an ``operation_id`` no request could have:
+    a rule that silently never fires is the worst kind (the Simulator checks its rules too)."""
+    if isinstance(operation_id, str) and operation_id not in _fault_names():
+        close = difflib.get_close_matches(operation_id, sorted(_fault_names()), n=3)
+        hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+        raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own endpoints are never "
+                      "faulted; registry host ids start with 'oci_', and a DO operation's name without its "
+                      f"family, such as 'delete_repositoryTag', names both families){hint}")
+
+
 @lru_cache(maxsize=1)
 def _fault_names() -> frozenset[str]:
     """What a rule's ``operation_id`` may be: a faultable operation's id, or the family-free
@@ -207,13 +218,7 @@ def _oci_answer(rule: FaultRule):
 @observe.post("/faults")
 def add_fault():
     body = control_object(request)
-    operation_id = body.get("operation_id")
-    if isinstance(operation_id, str) and operation_id not in _fault_names():
-        close = difflib.get_close_matches(operation_id, sorted(_fault_names()), n=3)
-        hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
-        raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own endpoints are never "
-                      "faulted; registry host ids start with 'oci_', and a DO operation's name without its "
-                      f"family, such as 'delete_repositoryTag', names both families){hint}")
+    check_operation_id(body.get("operation_id"))
     sim = _sim()
     with sim.transaction() as now:
         rule = sim.faults.add(body, now)
