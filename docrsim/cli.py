@@ -175,10 +175,10 @@ def _load_state(sim, path: str) -> bool:
 
 @main.group()
 def fixture():
-    """Work with scenario files."""
+    """Work with scenarios: the shipped ones (by name) and scenario files."""
 
 
-@fixture.command("validate")
+@fixture.command("validate", short_help="Report every problem of scenarios, with their lines.")
 @click.argument("references", metavar="NAME|FILE...", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per scenario.")
 def validate_fixture(references, as_json):
@@ -206,7 +206,7 @@ def _located(reference, problems) -> list[str]:
     return [f"{reference}:{line}: {problem}" if line else f"{reference}: {problem}" for line, problem in problems]
 
 
-@fixture.command("list")
+@fixture.command("list", short_help="List the shipped scenarios.")
 def list_fixtures():
     """The shipped scenarios: their names (for --fixture, fixture load and the Simulator), what
     each is for, and their size."""
@@ -372,7 +372,7 @@ def gc_preview(registry, url, as_json):
         click.echo(f"{gc_type:<{width}}  {entry['count']:>8}  {entry['bytes']:>14}")
 
 
-@fixture.command("load")
+@fixture.command("load", short_help="Load a scenario into a running docrsim.")
 @click.argument("reference", metavar="NAME|FILE")
 @click.option("--replace", is_flag=True, help="Replace the whole world with the scenario (a reset to it); "
                                               "without it, add the scenario's registries to the world.")
