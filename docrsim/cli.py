@@ -399,10 +399,10 @@ def load_fixture(reference, replace, url):
             status, answer = _call(url, "POST", "/_docrsim/fixtures", document)
     if status not in (201, 204):
         problems = answer.get("problems") if isinstance(answer, dict) else None
-        if status == 422 and library.is_path(reference):
-            text = Path(reference).read_text()
+        if status == 422:  # the model's rules: each problem, with its line when the scenario is a file
             listed = problems or [control_client.error_message(answer)]
-            for line in _located(reference, [(check.line_of(text, p), p) for p in listed]):
+            text = Path(reference).read_text() if library.is_path(reference) else ""
+            for line in _located(reference, [(check.line_of(text, p) if text else None, p) for p in listed]):
                 click.echo(f"docrsim: {line}", err=True)
             sys.exit(control_client.REFUSED)
         _refused(f"{url} refused {reference}: {control_client.error_message(answer)}")

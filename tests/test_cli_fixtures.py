@@ -226,3 +226,12 @@ def test_a_reset_to_an_unknown_name(served):
     answer = requests.post(f"{served}/_docrsim/reset", json={"fixture": "nope"}, timeout=WAIT)
     assert answer.status_code == 422
     assert answer.json()["message"].startswith("no shipped scenario named 'nope' (shipped: ")
+
+
+def test_fixture_load_of_a_name_the_world_cannot_take(served):
+    assert docrsim("fixture", "load", "small-app", "--url", served).returncode == 0
+    result = docrsim("fixture", "load", "starter-at-limit", "--url", served)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "docrsim: starter-at-limit: registries: the starter tier allows 1 registry, this would make 2"]
+    assert registries(served) == ["acme"]
