@@ -184,11 +184,16 @@ def fixture():
 def validate_fixture(references, as_json):
     """Check scenarios (files, or shipped ones by name) against the format and the model's
     rules, reporting every problem at once; exit 1 if any is invalid."""
+    from docrsim import terminal
     from docrsim.scenarios import check
 
     failed = False
     for reference in references:
-        problems = check.problems(reference)
+        shown = terminal.show_progress()  # the rules are checked by building the content: synthetic-1m takes a while
+        try:
+            problems = check.problems(reference)
+        finally:
+            shown.end()
         failed = failed or bool(problems)
         if as_json:
             listed = [{"line": line, "problem": problem} for line, problem in problems]
