@@ -406,8 +406,11 @@ def load_fixture(reference, replace, url):
         problems = answer.get("problems") if isinstance(answer, dict) else None
         if status == 422:  # the model's rules: each problem, with its line when the scenario is a file
             listed = problems or [control_client.error_message(answer)]
-            text = Path(reference).read_text() if library.is_path(reference) else ""
-            for line in _located(reference, [(check.line_of(text, p) if text else None, p) for p in listed]):
+            if library.is_path(reference):
+                located = check.locate(Path(reference).read_text(), listed)
+            else:
+                located = [(None, problem) for problem in listed]
+            for line in _located(reference, located):
                 click.echo(f"docrsim: {line}", err=True)
             sys.exit(control_client.REFUSED)
         _refused(f"{url} refused {reference}: {control_client.error_message(answer)}")

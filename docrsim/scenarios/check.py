@@ -14,7 +14,7 @@ from pathlib import Path
 
 from docrsim.core.errors import DomainError
 from docrsim.scenarios import library
-from docrsim.scenarios.loader import ScenarioError, apply, parse, schema_problems
+from docrsim.scenarios.loader import ScenarioError, apply, compose, parse, schema_problems
 
 _REGISTRY = re.compile(r"registries\[(\d+)\]")
 _PATH = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*): ")
@@ -42,8 +42,13 @@ def text_problems(text: str) -> list[tuple[int | None, str]]:
         return [(None, exc.problems[0])]  # it names its line and column itself
     found = schema_problems(document)
     found += rule_problems(document, found)
-    located = [(line_of(text, problem), problem) for problem in found]
-    return sorted(located, key=lambda item: item[0] or 0)  # stable: one line's problems keep their order
+    return sorted(locate(text, found), key=lambda item: item[0] or 0)  # stable: a line's problems keep their order
+
+
+def locate(text: str, problems: list[str]) -> list[tuple[int | None, str]]:
+    """``(line, problem)`` for each problem found in the scenario ``text``."""
+    tree = compose(text)
+    return [(line_of(tree, problem), problem) for problem in problems]
 
 
 def rule_problems(document, schema_found: list[str]) -> list[str]:
@@ -67,19 +72,14 @@ def rule_problems(document, schema_found: list[str]) -> list[str]:
     return []
 
 
-def line_of(text: str, problem: str) -> int | None:
-    """The line (from 1) of the deepest part of the document the problem's path reaches."""
+def line_of(node, problem: str) -> int | None:
+    """The line (from 1) of the deepest part of the document (``compose``'s tree) that the
+    problem's path reaches."""
     match = _PATH.match(problem)
     if not match:
         return None
     import yaml
 
-    from docrsim.scenarios.loader import _yaml_loader
-
-    try:
-        node = yaml.compose(text, Loader=_yaml_loader())
-    except yaml.YAMLError:
-        return None
     line = None
     for key, index in _STEP.findall(match.group(1)):
         if node is None:

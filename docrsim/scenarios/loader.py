@@ -88,6 +88,16 @@ def parse(text: str):
         raise ScenarioError([f"{where}not valid YAML or JSON: {problem}"]) from None
 
 
+def compose(text: str):
+    """The YAML node tree of ``text``, which knows the line of every part (None: unreadable)."""
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=_yaml_loader())
+    except yaml.YAMLError:
+        return None
+
+
 def validate(document) -> None:
     """Check a document against the scenario schema; raise ScenarioError naming each path."""
     problems = schema_problems(document)
