@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
