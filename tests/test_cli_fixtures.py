@@ -14,6 +14,7 @@ import requests
 from tests.served import DOCRSIM, ENV, ROOT, WAIT, ServedProcess
 
 SEVEN = "tests/scenarios/bad/seven-mistakes.yaml"
+SHIPPED = ", ".join(sorted(p.stem for p in (ROOT / "fixtures").glob("*.yaml")))
 SEVEN_PROBLEMS = [
     f"{SEVEN}:6: registries[0]: Additional properties are not allowed ('colour' was unexpected)",
     f"{SEVEN}:10: registries[0].repositories[0].manifests[0].tags: 'v1' is not of type 'array'",
@@ -70,9 +71,7 @@ def test_serve_takes_a_shipped_scenario_by_name():
 def test_serve_refuses_an_unknown_name_listing_the_shipped_ones():
     result = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--fixture", "smal-app")
     assert result.returncode == 2
-    assert result.stderr.startswith("docrsim: smal-app: neither a file nor a shipped scenario (shipped: "
-                                    "cancel-mid-deletion, cleanup-drain, ")
-    assert "small-app" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f"docrsim: smal-app: neither a file nor a shipped scenario (shipped: {SHIPPED})"]
 
 
 def test_serve_lists_every_problem_of_a_bad_scenario_with_its_line():
@@ -116,7 +115,7 @@ def test_validate_takes_names():
     result = docrsim("fixture", "validate", "small-app", "nope")
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == "small-app: ok"
-    assert result.stdout.splitlines()[1].startswith("nope: neither a file nor a shipped scenario (shipped: ")
+    assert result.stdout.splitlines()[1] == f"nope: neither a file nor a shipped scenario (shipped: {SHIPPED})"
 
 
 # -- fixture load -----------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ def test_fixture_load_without_a_docrsim():
 def test_fixture_load_of_an_unknown_name():
     result = docrsim("fixture", "load", "nope", "--url", a_free_url())
     assert result.returncode == 2
-    assert result.stderr.startswith("docrsim: nope: neither a file nor a shipped scenario (shipped: ")
+    assert result.stderr.splitlines() == [f"docrsim: nope: neither a file nor a shipped scenario (shipped: {SHIPPED})"]
 
 
 # -- the control API in YAML and JSON ---------------------------------------------------------------
@@ -225,7 +224,7 @@ def test_a_scenario_with_several_problems_lists_them_all_in_the_answer(served):
 def test_a_reset_to_an_unknown_name(served):
     answer = requests.post(f"{served}/_docrsim/reset", json={"fixture": "nope"}, timeout=WAIT)
     assert answer.status_code == 422
-    assert answer.json()["message"].startswith("no shipped scenario named 'nope' (shipped: ")
+    assert answer.json()["message"] == f"no shipped scenario named 'nope' (shipped: {SHIPPED})"
 
 
 def test_fixture_load_of_a_name_the_world_cannot_take(served):
