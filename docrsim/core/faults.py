@@ -87,7 +87,7 @@ class FaultRule:
             return False
         return ((self.method is None or self.method == request.method)
                 and (self.host is None or self.host == request.host)
-                and (self.operation_id is None or self.operation_id in _names_of(request.operation_id))
+                and (self.operation_id is None or self.operation_id in names_of(request.operation_id))
                 and (self.path is None or fnmatchcase(request.path, self.path)))
 
     def as_dict(self) -> dict:
@@ -113,8 +113,9 @@ def family_free(operation_id: str) -> str | None:
     return None
 
 
-def _names_of(operation_id: str | None) -> tuple:
-    """The names a rule may give a request's operation by: its own, and its family-free one."""
+def names_of(operation_id: str | None) -> tuple:
+    """The names a request's operation goes by: its own, and its family-free one (a fault rule
+    and a journal query may use either)."""
     if operation_id is None:
         return ()
     return (operation_id, family_free(operation_id))

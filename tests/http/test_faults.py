@@ -118,6 +118,10 @@ def test_a_family_free_operation_name_hits_both_families(app):
     assert_do_error(app.http.delete(app.url("/v2/registry/acme/repositories/web/tags/v1")), 500, "server_error")
     journal = app.http.get(app.url("/_docrsim/journal"), params={"faulted": "true"}).json()["entries"]
     assert [e["operation_id"] for e in journal] == ["registries_delete_repositoryTag", "registry_delete_repositoryTag"]
+    # The journal takes the family-free name too; a full name still means one family.
+    for name, expected in (("delete_repositoryTag", 2), ("registry_delete_repositoryTag", 1)):
+        listed = app.http.get(app.url("/_docrsim/journal"), params={"operation_id": name}).json()["entries"]
+        assert len(listed) == expected
     assert faults(app)[0]["exhausted"] is True
 
 
