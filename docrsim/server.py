@@ -21,7 +21,11 @@ from docrsim.network import NetworkSetupError
 
 class _Handler(WSGIRequestHandler):
     """werkzeug's handler, with TLS beside plain HTTP once the server has a TLS context
-    (``docrsim.network.tls``): the handshake runs here, on the connection's own thread."""
+    (``docrsim.network.tls``): the handshake runs here, on the connection's own thread.
+
+    werkzeug's own lines stay out of the user's logs: none per request (``--verbose`` writes
+    docrsim's, http/requestlog.py), and none for the TLS handshakes that clients such as
+    skopeo try before falling back to plain HTTP."""
 
     def setup(self):
         self.secure = False
@@ -60,11 +64,6 @@ class _Handler(WSGIRequestHandler):
         environ["wsgi.url_scheme"] = "https" if self.secure else "http"
         return environ
 
-
-class _QuietHandler(_Handler):
-    """A test double should not flood its user's logs: no line per request, and none for the
-    TLS handshakes that clients such as skopeo try before falling back to plain HTTP."""
-
     def log(self, type, message, *args):
         pass
 
@@ -86,11 +85,11 @@ def _bind(host: str, port: int) -> socket.socket:
 class _Werkzeug:
     """werkzeug's threaded WSGI server: a thread per connection."""
 
-    def __init__(self, host: str, port: int, app, verbose: bool):
+    def __init__(self, host: str, port: int, app):
         sock = _bind(host, port)
         try:
             self._server = make_server(host, sock.getsockname()[1], app, threaded=True,
-                                       request_handler=_Handler if verbose else _QuietHandler,
+                                       request_handler=_Handler,
                                        fd=sock.fileno())
         finally:
             sock.close()  # the server holds its own duplicate of the descriptor
@@ -120,7 +119,7 @@ class _Werkzeug:
 class _Waitress:
     """waitress: one I/O loop buffering requests and responses, a pool of worker threads."""
 
-    def __init__(self, host: str, port: int, app, verbose: bool):
+    def __init__(self, host: str, port: int, app):
         from waitress.server import create_server
 
         sock = _bind(host, port)
@@ -170,7 +169,7 @@ class Server:
     then keep the scheme they had."""
 
     def __init__(self, sim: Simulation, *, host="127.0.0.1", api_port=8080, registry_port=5000,
-                 baseline=(), tokens=None, verbose=False, server=DEFAULT_SERVER,
+                 baseline=(), tokens=None, request_log=None, server=DEFAULT_SERVER,
                  tls=False, ca_dir=None, proxy_port: int | None = None):
         if server not in _BACKENDS:
             raise ValueError(f"unknown WSGI server {server!r}: choose one of {', '.join(SERVERS)}")
@@ -181,9 +180,11 @@ class Server:
         backend = _BACKENDS[server]
         self.api_app = create_api_app(sim, endpoints=self.endpoints, baseline=baseline, tokens=tokens)
         self.registry_app = create_registry_app(sim, endpoints=self.endpoints)
-        self._api = backend(host, api_port, self.api_app, verbose)
+        for app in (self.api_app, self.registry_app):  # a RequestLog (http/requestlog.py), or None
+            app.config["DOCRSIM_REQUEST_LOG"] = request_log
+        self._api = backend(host, api_port, self.api_app)
         try:
-            self._registry = backend(host, registry_port, self.registry_app, verbose)
+            self._registry = backend(host, registry_port, self.registry_app)
         except BaseException:
             self._api.close()
             raise
