@@ -13,6 +13,8 @@ a rule, but the world is restored before the next request.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -83,12 +85,19 @@ def test_the_fuzzed_document_is_the_one_the_api_host_serves(world):
     assert served.json() == schema.raw_schema
 
 
+def _valid(operation, name: str, value) -> bool:
+    definition = next((p.definition for p in operation.path_parameters if p.name == name), {})
+    pattern = definition.get("schema", {}).get("pattern")
+    return isinstance(value, str) and (pattern is None or re.search(pattern, value) is not None)
+
+
 @schema.hook
 def flatmap_path_parameters(context, path_parameters):
-    """Half of the time, name something the world holds instead of a random string."""
+    """Half of the time, name something the world holds instead of a random string; never in
+    place of a value made to violate the schema (a negative case stays negative)."""
     path_parameters = path_parameters or {}
     known = {name: st.sampled_from(values) for name, values in worlds.fuzz_world()[1].items()
-             if name in path_parameters}
+             if name in path_parameters and _valid(context.operation, name, path_parameters[name])}
     if not known:
         return st.just(path_parameters)
     return st.fixed_dictionaries(

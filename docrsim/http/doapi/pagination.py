@@ -50,16 +50,19 @@ def decode_token(token: str) -> int:
 
 def page_request(*, with_tokens: bool = False) -> PageRequest:
     args = request.args
+    # Every parameter given is checked, even one another overrides: a bad value is never ignored.
     per_page = params.integer(args, "per_page", DEFAULT_PER_PAGE, minimum=1, maximum=MAX_PER_PAGE)
-    if with_tokens and "per_page" not in args:
+    page = params.integer(args, "page", 1, minimum=1)
+    if with_tokens:
         # The published examples for these lists say page_size; accept it as an alias.
-        per_page = params.integer(args, "page_size", per_page, minimum=1, maximum=MAX_PER_PAGE)
+        page_size = params.integer(args, "page_size", per_page, minimum=1, maximum=MAX_PER_PAGE)
+        if "per_page" not in args:
+            per_page = page_size
     token = args.get("page_token") if with_tokens else None
     if token:
         offset = decode_token(token)
         page = offset // per_page + 1
     else:
-        page = params.integer(args, "page", 1, minimum=1)
         offset = (page - 1) * per_page
     return PageRequest(page=page, per_page=per_page, offset=offset, with_tokens=with_tokens)
 
