@@ -43,12 +43,12 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
     app.json.mimetype = "application/json; charset=utf-8"
 
     app.url_map.converters["fault_id"] = observe.FaultId
+    doapi.register(app)  # first: its name converters serve the panel's routes too
     app.register_blueprint(control)
     app.register_blueprint(observe.observe)
     app.register_blueprint(openapi)
     app.register_blueprint(token_service)
     app.register_blueprint(panel)  # the control panel at /
-    doapi.register(app)
 
     @app.before_request
     def assign_request_id():

@@ -14,6 +14,7 @@ a rule, but the world is restored before the next request.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -27,35 +28,10 @@ from tests.conftest import start_live
 from tests.reliability import worlds
 from tests.spec_conformance import SPEC_PATH
 
-# Refusals of schema-valid requests that depend on what a schema cannot state: the world the
-# request meets, or a document with a format of its own. Each operation lists only the statuses
-# it refuses such requests with, besides those positive-data-acceptance always allows (2xx,
-# 3xx, 401, 403, 404, 409, 429, 5xx), and why.
-STATE_REFUSALS = {
-    # 412: the account is over the tier's limits (the fuzz world is over Starter's and Basic's).
-    ("registries_update_subscription", "registry_update_subscription"): ["412"],
-    # 412: the older single-registry family, in an account of two registries.
-    ("registry_get", "registry_delete"): ["412"],
-    # 400: a page_token of the documented alphabet that docrsim never issued.
-    ("registries_list_repositoriesV2", "registry_list_repositoriesV2"): ["400"],
-    # 400: a service or scope that names no host or repository docrsim serves (known at run time).
-    ("registry_auth_token",): ["400"],
-    # 422: setting the clock to an instant before the current one.
-    ("control_set_clock",): ["422"],
-    # 422: a scenario or saved state is checked against its own format (scenario.schema.json,
-    # docrsim-state/1) and for consistency (names it refers to exist), which the document
-    # names without repeating; a fault rule's operation id or registry must exist.
-    ("control_reset", "control_load_fixture", "control_add_fault"): ["422"],
-}
-# The bearer token is the test's to send (below), not a parameter to generate: a case that
-# dropped it would still be sent with it. ignored_auth tries the requests without it.
-_CONFIG = SchemathesisConfig.from_dict({"generation": {"with-security-parameters": False}, "operations": [
-    {"include-operation-id": list(ids),
-     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "429",
-                                                                   "5xx", *statuses]}}}
-    for ids, statuses in STATE_REFUSALS.items()
-]})
-schema = schemathesis.openapi.from_path(SPEC_PATH, config=_CONFIG)
+# The settings `st run` reads too: security parameters not generated, and the few refusals of
+# schema-valid requests no schema can state, each with its reason.
+SETTINGS = Path(__file__).resolve().parents[2] / "schemathesis.toml"
+schema = schemathesis.openapi.from_path(SPEC_PATH, config=SchemathesisConfig.from_path(str(SETTINGS)))
 
 # Every check schemathesis has, as ``st run --checks all`` runs them: besides the answers'
 # conformance (no 5xx, as no fault is armed; documented statuses, bodies, headers), the
@@ -65,7 +41,8 @@ schema = schemathesis.openapi.from_path(SPEC_PATH, config=_CONFIG)
 checks.load_all_checks()
 CHECKS = list(checks.CHECKS.get_all())
 TOKEN = "dop_v1_fuzz"
-# 54 operations at 25 examples each (plus schemathesis's own coverage cases) keep the module
+
+# 58 operations at 25 examples each (plus schemathesis's own coverage cases) keep the module
 # to about a minute and a half; a profile asking for many more examples (nightly) gets 200.
 EXAMPLES_PER_OPERATION = 25 if settings.default.max_examples <= 100 else 200
 

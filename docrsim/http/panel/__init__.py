@@ -190,7 +190,7 @@ def page_url(**changes) -> str:
 
 
 # -- a repository's versions, loaded when its row is expanded -----------------------------------------
-@panel.get("/_docrsim/panel/registries/<registry_name>/repositories/<path:repository_name>/versions")
+@panel.get("/_docrsim/panel/registries/<registry_name>/repositories/<repository_name:repository_name>/versions")
 def versions(registry_name, repository_name):
     name = segment(repository_name)
     bearer = api.token()
