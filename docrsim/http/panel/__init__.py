@@ -78,8 +78,11 @@ def _pages(total: int, per_page: int, page: int) -> dict:
 
 def _page_number() -> int:
     """The page asked for, for the pager's links; the DO API itself checks the value."""
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:  # str.isdigit would pass "²", which int refuses
+        return 1
+    return number if number > 0 else 1
 
 
 def _paging_query(per_page_default: int) -> dict:
