@@ -77,8 +77,6 @@ def both_families(name: str, method: str, path: str, *scopes: str):
     return declare
 
 
-
-
 def _literal_names() -> frozenset[str]:
     """The literal segments that sit where a registry name would (``options``,
     ``subscription``, ``validate-name``): paths of their own, never registry names."""
