@@ -55,8 +55,8 @@ def _fail(message: str) -> None:
               help="Keep the world in this file: load it at start if it exists (the fixtures then only "
                    "set what a reset returns to), save it on Ctrl-C or SIGTERM.")
 @click.option("--verbose", is_flag=True, help="Log every request.")
-@click.option("--server", "wsgi_server", type=click.Choice(["werkzeug", "waitress"]), default="werkzeug",
-              show_default=True, help="WSGI server carrying both hosts: werkzeug (a thread per connection) or "
+@click.option("--server", "wsgi_server", type=click.Choice(["threaded", "waitress"]), default="threaded",
+              show_default=True, help="WSGI server carrying both hosts: threaded (a thread per connection, kept alive) or "
                                       "waitress (an I/O loop and a thread pool; pip install waitress).")
 @click.option("--tls", is_flag=True, help="Both hosts also speak TLS (plain HTTP keeps working on the same ports), "
                                           "with certificates from docrsim's own CA.")
