@@ -29,6 +29,9 @@ DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
 # A kept-alive connection waits this long for its next request before the server closes it
 # (clients keep idle connections for about as long: Go's default is 90 s).
 IDLE_TIMEOUT_SECONDS = 120
+# The environ key by which an application learns that the body iterable may yield any
+# bytes-like buffer (a memoryview of stored bytes), sent as it is, not only bytes.
+BUFFERS_ACCEPTED = "docrsim.buffers_accepted"
 # Headers and a body up to this size leave in one send, so a small answer is one packet.
 _COALESCE_BYTES = 64 * 1024
 
@@ -259,6 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
+            BUFFERS_ACCEPTED: True,
         }
         if isinstance(body, _ChunkedBody):
             environ["wsgi.input_terminated"] = True  # read to the end: the length is not known
