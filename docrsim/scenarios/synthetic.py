@@ -10,6 +10,7 @@ form is known from what was written, so nothing is read back either.
 
 from __future__ import annotations
 
+import gc as python_gc
 import hashlib
 import json
 from datetime import datetime
@@ -51,6 +52,18 @@ def manifest_text(config_digest: str, config_size: int, layer_digests: list[str]
 def generate(content: RegistryContent, registry_name: str, spec: dict, now: datetime, on_repository=None) -> None:
     """Add ``spec``'s repositories of images to ``content``; ``on_repository(index, count)``
     is called before each repository (progress)."""
+    # Hundreds of thousands of new objects and no reference cycle among them: the cyclic
+    # collector would only walk the growing heap again and again while they are made.
+    collecting = python_gc.isenabled()
+    python_gc.disable()
+    try:
+        _generate(content, registry_name, spec, now, on_repository)
+    finally:
+        if collecting:
+            python_gc.enable()
+
+
+def _generate(content: RegistryContent, registry_name: str, spec: dict, now: datetime, on_repository) -> None:
     layers_per_image = spec.get("layers_per_image", 4)
     layer_size = spec.get("layer_size", 1048576)
     untagged_every = spec.get("untagged_every", 0)
