@@ -22,13 +22,19 @@ run: install
 
 # skopeo is the real registry client the tests push and pull with; chromium is the browser
 # the control panel's tests drive (through Playwright, which never downloads one here).
+# Without root (or without apt-get) it says what to install instead of failing inside apt-get.
 system-tools:
-	@command -v skopeo >/dev/null 2>&1 || { \
-	  echo "installing skopeo with apt-get"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo >/dev/null; }
-	@test -x /usr/bin/chromium || { \
-	  echo "installing chromium with apt-get"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; \
+	command -v skopeo >/dev/null 2>&1 || missing=" skopeo"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make test needs$$missing: install them (Debian/Ubuntu: sudo apt-get install$$missing)," \
+	       "or run 'make system-tools' as root" >&2; \
+	  exit 1; \
+	fi; \
+	echo "installing$$missing with apt-get"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
 
 test: install system-tools
 	DOCRSIM_REQUIRE_TOOLS=1 HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(BIN)/python -m pytest $(PYTEST_ARGS)

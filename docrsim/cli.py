@@ -38,8 +38,9 @@ def _fail(message: str) -> None:
               help="Port of the API host (DO API, control API); 0 picks a free one.")
 @click.option("--registry-port", default=5000, show_default=True, type=click.IntRange(0, 65535),
               help="Port of the registry host (OCI distribution API); 0 picks a free one.")
-@click.option("--fixture", "fixtures", multiple=True, type=click.Path(dir_okay=False),
-              help="Scenario file to load at start (repeatable; applied in order).")
+@click.option("--fixture", "fixtures", multiple=True, metavar="NAME|FILE",
+              help="Scenario to load at start: a shipped one by name (docrsim fixture list) or a file "
+                   "(repeatable; applied in order).")
 @click.option("--clock", "clock_kind", type=click.Choice(["system", "manual"]), default="system",
               show_default=True, help="system: real time (freezegun-friendly); manual: moves only when told.")
 @click.option("--start-time", help="ISO 8601 instant the manual clock starts at.")
@@ -54,7 +55,10 @@ def _fail(message: str) -> None:
 @click.option("--state", "state_file", type=click.Path(dir_okay=False),
               help="Keep the world in this file: load it at start if it exists (the fixtures then only "
                    "set what a reset returns to), save it on Ctrl-C or SIGTERM.")
-@click.option("--verbose", is_flag=True, help="Log every request.")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr: simulated time, host, method, path, "
+                                              "operation id, status, duration.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="With --verbose: a line of text per request, or a JSON object per line.")
 @click.option("--server", "wsgi_server", type=click.Choice(["threaded", "waitress"]), default="threaded",
               show_default=True, help="WSGI server carrying both hosts: threaded (a thread per connection, kept alive) or "
                                       "waitress (an I/O loop and a thread pool; pip install waitress).")
@@ -67,22 +71,27 @@ def _fail(message: str) -> None:
               help="Folder of docrsim's CA, made there on first use and reused "
                    "[default: $DOCRSIM_CA_DIR, else ~/.local/share/docrsim/ca].")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
-          gc_delete_rate, state_file, verbose, wsgi_server, tls, proxy_port, ca_dir):
+          gc_delete_rate, state_file, verbose, log_format, wsgi_server, tls, proxy_port, ca_dir):
     """Run the API host and the registry host until interrupted."""
     from docrsim.core.clock import make_clock, parse_instant
     from docrsim.core.credentials import TokenPolicy
     from docrsim.core.errors import DomainError
     from docrsim.core.state import Simulation
     from docrsim.http.control import restore
-    from docrsim.scenarios import read_file
+    from docrsim.scenarios import library
     from docrsim.network import NetworkSetupError
     from docrsim.server import Server
-    from docrsim import statefile
+    from docrsim import listening, statefile, terminal
 
+    problem = (listening.port_clash(api_port, registry_port, proxy_port)
+               or listening.probe(host, api_port, registry_port, proxy_port))
+    if problem:
+        _fail(problem)
+    shown = terminal.show_progress()  # a bulk scenario or a big state takes a while: say how far it is
     try:
         start = parse_instant(start_time) if start_time else None
         clock = make_clock(clock_kind, start)
-        documents = [read_file(path) for path in fixtures]
+        documents = [library.read(reference) for reference in fixtures]
         if start is not None and documents:
             # An explicit --start-time wins over the first scenario's own start.
             documents[0] = {**documents[0], "clock": {"start": start_time}}
@@ -92,7 +101,9 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         restore(sim, documents, sources=list(fixtures))
         loaded = _load_state(sim, state_file) if state_file else False
     except DomainError as exc:
-        _fail(exc.message)
+        shown.end()
+        _fail_lines(_start_up_problems(exc, fixtures))
+    shown.end()
     # A large scenario is hundreds of thousands of long-lived objects; left to Python's cyclic
     # collector they cause pauses of 100 ms or more in whichever request happens to trigger a
     # full collection. This process is ours alone, so take them out of its reach.
@@ -100,14 +111,14 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     python_gc.freeze()
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
-                        baseline=documents, tokens=tokens, verbose=verbose, server=wsgi_server,
-                        tls=tls, ca_dir=ca_dir, proxy_port=proxy_port)
+                        baseline=documents, tokens=tokens, request_log=_request_log(verbose, log_format),
+                        server=wsgi_server, tls=tls, ca_dir=ca_dir, proxy_port=proxy_port)
     except NetworkSetupError as exc:
         _fail(str(exc))
     except ImportError as exc:
         _fail(f"--server {wsgi_server} needs a package that is not installed ({exc.name}): pip install {exc.name}")
     except OSError as exc:
-        _fail(f"cannot listen on {host}: {exc.strerror or exc}")
+        _fail(listening.bind_problem(host, api_port, registry_port, exc, proxy_port))
 
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -135,6 +146,34 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     click.echo("docrsim stopped")
 
 
+def _request_log(verbose: bool, log_format: str):
+    from docrsim.http.requestlog import RequestLog
+
+    return RequestLog(sys.stderr, log_format) if verbose else None
+
+
+def _fail_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"docrsim: {line}", err=True)
+    sys.exit(2)
+
+
+def _start_up_problems(error, fixtures) -> list[str]:
+    """What stopped the start, a line per problem; a scenario file's problems all of them (the
+    schema's and the rules'), with their lines."""
+    from docrsim.core.errors import DocumentProblems
+    from docrsim.scenarios import check
+
+    if not isinstance(error, DocumentProblems):
+        return [error.message]
+    for reference in fixtures:
+        if error.prefix == f"{reference}: ":
+            found = check.problems(reference)
+            if found:  # none when the scenario is fine alone (a registry another one also makes)
+                return _located(reference, found)
+    return error.lines()
+
+
 def _load_state(sim, path: str) -> bool:
     """Load the world saved in ``path``; False when there is none yet (the first run)."""
     from docrsim import statefile
@@ -147,41 +186,59 @@ def _load_state(sim, path: str) -> bool:
     try:
         sim.import_state(statefile.read(path))
     except StateError as exc:
-        raise statefile.StateFileError(f"{path}: {exc.message}") from None
+        raise StateError(exc.problems, f"{path}: {exc.prefix}") from None
     return True
 
 
 @main.group()
 def fixture():
-    """Work with scenario files."""
+    """Work with scenarios: the shipped ones (by name) and scenario files."""
 
 
-@fixture.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file.")
-def validate_fixture(paths, as_json):
-    """Check scenario files against the format; exit 1 if any is invalid."""
-    from docrsim.core.state import Simulation
-    from docrsim.scenarios import ScenarioError, apply, read_file
+@fixture.command("validate", short_help="Report every problem of scenarios, with their lines.")
+@click.argument("references", metavar="NAME|FILE...", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per scenario.")
+def validate_fixture(references, as_json):
+    """Check scenarios (files, or shipped ones by name) against the format and the model's
+    rules, reporting every problem at once; exit 1 if any is invalid."""
+    from docrsim import terminal
+    from docrsim.scenarios import check
 
     failed = False
-    for path in paths:
+    for reference in references:
+        shown = terminal.show_progress()  # the rules are checked by building the content: synthetic-1m takes a while
         try:
-            # Load into a scratch simulation too: limits and cross-references are only
-            # checked when the content is built.
-            apply(Simulation(), read_file(path), replace=True)
-            problems = []
-        except ScenarioError as exc:
-            problems = exc.problems
-            failed = True
+            problems = check.problems(reference)
+        finally:
+            shown.end()
+        failed = failed or bool(problems)
         if as_json:
-            click.echo(json.dumps({"file": path, "valid": not problems, "problems": problems}))
+            listed = [{"line": line, "problem": problem} for line, problem in problems]
+            click.echo(json.dumps({"file": reference, "valid": not problems, "problems": listed}))
         elif problems:
-            for problem in problems:
-                click.echo(f"{path}: {problem}")
+            for line in _located(reference, problems):
+                click.echo(line)
         else:
-            click.echo(f"{path}: ok")
+            click.echo(f"{reference}: ok")
     sys.exit(1 if failed else 0)
+
+
+def _located(reference, problems) -> list[str]:
+    """``FILE:LINE: problem`` lines (``FILE: problem`` where no line can be told)."""
+    return [f"{reference}:{line}: {problem}" if line else f"{reference}: {problem}" for line, problem in problems]
+
+
+@fixture.command("list", short_help="List the shipped scenarios.")
+def list_fixtures():
+    """The shipped scenarios: their names (for --fixture, fixture load and the Simulator), what
+    each is for, and their size."""
+    from docrsim.scenarios import library
+
+    entries = library.entries()
+    width = max(len(entry.name) for entry in entries)
+    click.echo(f"{'NAME':<{width}}  {'REGISTRIES':>10}  {'MANIFESTS':>9}  DESCRIPTION")
+    for entry in entries:
+        click.echo(f"{entry.name:<{width}}  {entry.registries:>10}  {entry.manifests:>9,}  {entry.description}")
 
 
 # -- talking to a running docrsim -----------------------------------------------------------------
@@ -242,8 +299,17 @@ def import_state(path, url):
     except statefile.StateFileError as exc:
         click.echo(f"docrsim: {exc.message}", err=True)
         sys.exit(control_client.BAD_INPUT)
-    status, answer = _call(url, "POST", "/_docrsim/reset", {"state": document})
+    from docrsim import terminal
+
+    with terminal.waiting(f"importing {path} into {url}"):
+        status, answer = _call(url, "POST", "/_docrsim/reset", {"state": document})
     if status != 204:
+        problems = answer.get("problems") if isinstance(answer, dict) else None
+        if problems:
+            click.echo(f"docrsim: {url} refused {path}: {len(problems)} problems", err=True)
+            for problem in problems:
+                click.echo(f"docrsim: {path}: {problem}", err=True)
+            sys.exit(control_client.REFUSED)
         _refused(f"{url} refused {path}: {control_client.error_message(answer)}")
     click.echo(f"state of {url} replaced with {path}")
 
@@ -358,3 +424,46 @@ def gc_preview(registry, url, as_json):
     click.echo(f"{'TYPE':<{width}}  {'OBJECTS':>8}  {'BYTES':>14}")
     for gc_type, entry in preview.items():
         click.echo(f"{gc_type:<{width}}  {entry['count']:>8}  {entry['bytes']:>14}")
+
+
+@fixture.command("load", short_help="Load a scenario into a running docrsim.")
+@click.argument("reference", metavar="NAME|FILE")
+@click.option("--replace", is_flag=True, help="Replace the whole world with the scenario (a reset to it); "
+                                              "without it, add the scenario's registries to the world.")
+@_URL
+def load_fixture(reference, replace, url):
+    """Load a scenario (a shipped one by name, or a file) into the docrsim at URL.
+
+    Exit codes: 1 the server refused (a registry exists, a rule of the model), 2 an unreadable
+    or malformed scenario, 3 no docrsim at the URL. Every problem is listed, with its line."""
+    from docrsim import terminal
+    from docrsim.core.errors import DomainError
+    from docrsim.scenarios import check, library
+
+    try:
+        document = library.read(reference)  # the schema is checked here; the rules by the server
+    except DomainError:
+        for line in _located(reference, check.problems(reference)):
+            click.echo(f"docrsim: {line}", err=True)
+        sys.exit(control_client.BAD_INPUT)
+    with terminal.waiting(f"loading {reference} into {url}"):  # synthetic-1m takes the server a while
+        if replace:
+            status, answer = _call(url, "POST", "/_docrsim/reset", {"fixture": document})
+        else:
+            status, answer = _call(url, "POST", "/_docrsim/fixtures", document)
+    if status not in (201, 204):
+        problems = answer.get("problems") if isinstance(answer, dict) else None
+        if status == 422:  # the model's rules: each problem, with its line when the scenario is a file
+            listed = problems or [control_client.error_message(answer)]
+            if library.is_path(reference):
+                located = check.locate(Path(reference).read_text(), listed)
+            else:
+                located = [(None, problem) for problem in listed]
+            for line in _located(reference, located):
+                click.echo(f"docrsim: {line}", err=True)
+            sys.exit(control_client.REFUSED)
+        _refused(f"{url} refused {reference}: {control_client.error_message(answer)}")
+    if replace:
+        click.echo(f"world of {url} replaced with {reference}")
+    else:
+        click.echo(f"{reference} loaded into {url}: registries {', '.join(answer['registries']) or '(none)'}")

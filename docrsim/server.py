@@ -34,10 +34,10 @@ def _bind(host: str, port: int) -> socket.socket:
 class _Threaded:
     """docrsim's threaded server: a thread per connection, kept alive between requests."""
 
-    def __init__(self, host: str, port: int, app, verbose: bool):
+    def __init__(self, host: str, port: int, app):
         from docrsim.network.keepalive import KeepAliveServer
 
-        self._server = KeepAliveServer(_bind(host, port), app, verbose=verbose)
+        self._server = KeepAliveServer(_bind(host, port), app)
         self.port = self._server.server_port
 
     def use_tls(self, context: ssl.SSLContext) -> None:
@@ -65,7 +65,7 @@ class _Threaded:
 class _Waitress:
     """waitress: one I/O loop buffering requests and responses, a pool of worker threads."""
 
-    def __init__(self, host: str, port: int, app, verbose: bool):
+    def __init__(self, host: str, port: int, app):
         from waitress.server import create_server
 
         sock = _bind(host, port)
@@ -115,7 +115,7 @@ class Server:
     then keep the scheme they had."""
 
     def __init__(self, sim: Simulation, *, host="127.0.0.1", api_port=8080, registry_port=5000,
-                 baseline=(), tokens=None, verbose=False, server=DEFAULT_SERVER,
+                 baseline=(), tokens=None, request_log=None, server=DEFAULT_SERVER,
                  tls=False, ca_dir=None, proxy_port: int | None = None):
         if server not in _BACKENDS:
             raise ValueError(f"unknown WSGI server {server!r}: choose one of {', '.join(SERVERS)}")
@@ -126,9 +126,11 @@ class Server:
         backend = _BACKENDS[server]
         self.api_app = create_api_app(sim, endpoints=self.endpoints, baseline=baseline, tokens=tokens)
         self.registry_app = create_registry_app(sim, endpoints=self.endpoints)
-        self._api = backend(host, api_port, self.api_app, verbose)
+        for app in (self.api_app, self.registry_app):  # a RequestLog (http/requestlog.py), or None
+            app.config["DOCRSIM_REQUEST_LOG"] = request_log
+        self._api = backend(host, api_port, self.api_app)
         try:
-            self._registry = backend(host, registry_port, self.registry_app, verbose)
+            self._registry = backend(host, registry_port, self.registry_app)
         except BaseException:
             self._api.close()
             raise

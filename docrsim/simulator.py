@@ -179,6 +179,9 @@ class Simulator:
 
             sim.inject(operation_id="registries_list", status=429, times=3)
         """
+        from docrsim.http.observe import check_operation_id
+
+        check_operation_id(rule.get("operation_id"))
         with self.sim.transaction() as now:
             return self.sim.faults.add(rule, now).as_dict()
 

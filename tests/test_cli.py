@@ -164,7 +164,7 @@ def test_validate_failing():
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "fixtures/small-app.yaml: ok"
-    assert lines[1].startswith("tests/scenarios/bad/duplicate-tags.yaml: ")
+    assert lines[1].startswith("tests/scenarios/bad/duplicate-tags.yaml:9: ")
     assert "registries[0].repositories[0].manifests[2].tags[1]" in lines[1]
 
 
@@ -175,7 +175,8 @@ def test_validate_json():
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first == {"file": "fixtures/multi-arch.yaml", "valid": True, "problems": []}
     assert second["file"] == bad and second["valid"] is False
-    assert len(second["problems"]) == 1 and second["problems"][0].startswith("registries: the basic tier allows 1")
+    (problem,) = second["problems"]
+    assert problem["line"] == 4 and problem["problem"].startswith("registries: the basic tier allows 1")
 
 
 KNOWN_VALIDATE_BUGS = {"impossible-date.yaml"}  # see KNOWN_BUGS in tests/scenarios/test_loader.py

@@ -29,3 +29,18 @@ def run_user_suite(pytester, test_file: str):
         pytester.path.joinpath(name).write_text(code)
     # A subprocess, so docrsim's plugin arrives through its entry point as it does for users.
     return pytester.runpytest_subprocess(test_file, "-p", "no:cacheprovider", "-q", timeout=600)
+
+
+def test_the_shell_job_stops_at_once_without_its_tools(tmp_path):
+    """POSIX sh has no pipefail: without its checks the script would poll an empty status until
+    it gave up (about 120 rounds), since a missing doctl fails inside pipes."""
+    import subprocess
+
+    script = tmp_path / "cleanup.sh"
+    script.write_text(example_files()["cleanup.sh"])
+    bin_dir = tmp_path / "bin"  # the shell's own tools, but neither doctl nor jq
+    bin_dir.mkdir()
+    job = subprocess.run(["/bin/sh", str(script)], env={"PATH": str(bin_dir)}, capture_output=True, text=True,
+                         timeout=30)
+    assert job.returncode == 2
+    assert job.stderr == "cleanup.sh: doctl is not on the PATH\n" and job.stdout == ""

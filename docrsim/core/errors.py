@@ -24,6 +24,10 @@ class BadRequest(DomainError):
     """The request cannot be parsed (bad JSON, undecodable page token...)."""
 
 
+class UnsupportedMediaType(DomainError):
+    """A body in a format the endpoint does not read (it names the ones it does)."""
+
+
 class PreconditionFailed(DomainError):
     """The account is not in a state that allows this (tier limits, several registries...)."""
 
@@ -59,8 +63,13 @@ class DocumentProblems(Invalid):
 
     def __init__(self, problems: list[str], prefix: str = ""):
         self.problems = problems
+        self.prefix = prefix
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
         super().__init__(prefix + problems[0] + more)
+
+    def lines(self) -> list[str]:
+        """Every problem on a line of its own, each with the prefix (a file name, say)."""
+        return [self.prefix + problem for problem in self.problems]
 
 
 class DocumentProblem(Exception):

@@ -2,7 +2,11 @@
 a registry's garbage collection in one status.
 
 A request rule matches on any of ``method``, ``path`` (a glob on the raw path, see
-``RequestInfo``), ``operation_id`` and ``host``; a rule naming none matches every request the
+``RequestInfo``), ``operation_id`` and ``host``. The DO API serves most registry operations
+twice, in the ``/v2/registries`` family (``registries_delete_repositoryTag``) and the older
+``/v2/registry`` one (``registry_delete_repositoryTag``): an ``operation_id`` with its family's
+prefix matches that family alone, and one without (``delete_repositoryTag``) matches both, so a
+rule need not know which family the client under test calls; a rule naming none matches every request the
 rules see (docrsim's own control calls never reach them). Its one effect is either ``status``
 (the edge answers with that error instead of serving the request) or ``delay_ms`` (the edge
 waits that long in real time, then serves it as usual). With ``times: N`` the rule acts on the
@@ -33,6 +37,7 @@ DEFAULT_RETRY_AFTER_SECONDS = 1
 MAX_RETRY_AFTER_SECONDS = 3600
 
 _MATCHERS = ("method", "path", "operation_id", "host")
+FAMILY_PREFIXES = ("registries_", "registry_")  # the DO API's two families of operations
 _EFFECTS = ("status", "delay_ms", "gc_hold")
 _FIELDS = {*_MATCHERS, *_EFFECTS, "times", "message", "retry_after_seconds"}
 
@@ -82,7 +87,7 @@ class FaultRule:
             return False
         return ((self.method is None or self.method == request.method)
                 and (self.host is None or self.host == request.host)
-                and (self.operation_id is None or self.operation_id == request.operation_id)
+                and (self.operation_id is None or self.operation_id in names_of(request.operation_id))
                 and (self.path is None or fnmatchcase(request.path, self.path)))
 
     def as_dict(self) -> dict:
@@ -97,6 +102,23 @@ class FaultRule:
         else:
             body.update(times=self.times, remaining=self.remaining, hits=self.hits, exhausted=self.exhausted)
         return body
+
+
+def family_free(operation_id: str) -> str | None:
+    """``delete_repositoryTag`` for either family's ``..._delete_repositoryTag``; None for an id
+    of neither family (the registry host's ``oci_*``)."""
+    for prefix in FAMILY_PREFIXES:
+        if operation_id.startswith(prefix):
+            return operation_id[len(prefix):]
+    return None
+
+
+def names_of(operation_id: str | None) -> tuple:
+    """The names a request's operation goes by: its own, and its family-free one (a fault rule
+    and a journal query may use either)."""
+    if operation_id is None:
+        return ()
+    return (operation_id, family_free(operation_id))
 
 
 class FaultSet:

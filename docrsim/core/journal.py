@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from docrsim.core.errors import Invalid
+from docrsim.core.faults import names_of
 
 CAPACITY = 10_000
 MAX_PAGE = 1000
@@ -44,7 +45,7 @@ class Query:
     """Which entries to list; an empty tuple filters nothing, values within one are alternatives."""
 
     methods: tuple[str, ...] = ()
-    operation_ids: tuple[str, ...] = ()
+    operation_ids: tuple[str, ...] = ()  # a family-free name (delete_repositoryTag) stands for both families'
     hosts: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()  # "404", or a class such as "5xx"
     since: datetime | None = None  # at or after
@@ -65,7 +66,7 @@ class Query:
     def wants(self, entry: Entry) -> bool:
         return ((self.include_control or not entry.control)
                 and (not self.methods or entry.method in self.methods)
-                and (not self.operation_ids or entry.operation_id in self.operation_ids)
+                and (not self.operation_ids or any(n in self.operation_ids for n in names_of(entry.operation_id)))
                 and (not self.hosts or entry.host in self.hosts)
                 and (not self.statuses or any(_status_matches(entry.status, s) for s in self.statuses))
                 and (self.since is None or entry.at >= self.since)

@@ -30,7 +30,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from docrsim.core import snapshot_faults, snapshot_gc
+from docrsim.core import progress, snapshot_faults, snapshot_gc
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Account, Registry, name_problem
 from docrsim.core.content import parse_manifest
 from docrsim.core.credentials import CredentialStore, DockerCredential
@@ -153,6 +153,7 @@ class _World:
 def import_state(sim, document) -> None:
     """Replace ``sim``'s world with the one ``document`` saved; StateError (and nothing
     changed) when the document is malformed."""
+    progress.step("checking the saved state", 0, 0)
     check_shape(document)
     with sim.lock:
         try:
@@ -234,9 +235,15 @@ def _build_registry(document: dict, where: str) -> Registry:
         storage_usage_bytes=document["storage_usage_bytes"],
     )
     content = registry.content
-    for index, blob in enumerate(document["blobs"]):
+    blobs = document["blobs"]
+    for index, blob in enumerate(blobs):
+        if index % 10_000 == 0:
+            progress.step(f"rebuilding {registry.name}: blobs", index, len(blobs))
         _build_blob(content, blob, f"{where}.blobs[{index}]")
-    for index, repo in enumerate(document["repositories"]):
+    progress.step(f"rebuilding {registry.name}: blobs", len(blobs), len(blobs))
+    repositories = document["repositories"]
+    for index, repo in enumerate(repositories):
+        progress.step(f"rebuilding {registry.name}: repositories", index, len(repositories))
         _build_repository(content, repo, f"{where}.repositories[{index}]")
     if "blob_links" not in document:
         # Saved before blobs were linked per repository: every blob a repository's manifests

@@ -19,8 +19,8 @@ FORMAT = "docrsim-state/1"
 class StateError(DocumentProblems):
     """A document that cannot be imported; ``problems`` are lines of ``<path>: <what is wrong>``."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__(problems, "not a docrsim state: ")
+    def __init__(self, problems: list[str], prefix: str = "not a docrsim state: "):
+        super().__init__(problems, prefix)
 
 
 Problem = DocumentProblem  # one thing wrong, found while rebuilding the world

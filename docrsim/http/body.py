@@ -1,4 +1,5 @@
-"""Parse JSON request bodies into plain dicts, with the errors DO clients expect."""
+"""Parse request bodies into plain dicts, with the errors DO clients expect: JSON for the DO
+API; JSON or YAML, told apart by ``Content-Type``, for docrsim's control API."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from docrsim.core.errors import BadRequest, Invalid
+from docrsim.core.errors import BadRequest, Invalid, UnsupportedMediaType
 from docrsim.http.limits import JSON_BODY_LIMIT
 
 
@@ -43,15 +44,61 @@ def json_object(request, *, allowed: set[str] | None = None, optional: bool = Fa
     a body longer than ``limit`` bytes is 413."""
     raw = read_body(request, limit)
     if not raw.strip():
-        if optional:
-            return {}
-        raise BadRequest("error parsing request body: the body is empty")
+        return _empty(optional)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"error parsing request body: {exc}") from None
+    return _checked(body, allowed, "a JSON object")
+
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+# A body with no type of its own, or with curl's default for -d, is read as JSON, as it always was.
+UNTYPED = ("", "application/x-www-form-urlencoded")
+
+
+def control_object(request, *, allowed: set[str] | None = None, optional: bool = False,
+                   limit: int = JSON_BODY_LIMIT) -> dict:
+    """The body of a control API call as an object: YAML when ``Content-Type`` says so
+    (``application/yaml`` and its older spellings), JSON for ``application/json``, a ``+json``
+    type or no type; any other type is 415 naming the accepted ones."""
+    kind = request.mimetype or ""
+    if kind in YAML_TYPES or kind.endswith("+yaml"):
+        raw = read_body(request, limit)
+        if not raw.strip():
+            return _empty(optional)
+        return _checked(_yaml(raw), allowed, "a YAML mapping")
+    if kind in UNTYPED or kind == "application/json" or kind.endswith("+json"):
+        try:
+            return json_object(request, allowed=allowed, optional=optional, limit=limit)
+        except BadRequest as exc:
+            if kind == "application/json":
+                raise
+            raise BadRequest(f"{exc.message} (a YAML body needs Content-Type: application/yaml)") from None
+    raise UnsupportedMediaType(f"Content-Type {kind!r} is not one docrsim reads here: send application/json "
+                               "or application/yaml")
+
+
+def _yaml(raw: bytes):
+    from docrsim.scenarios.loader import ScenarioError, parse
+
+    try:
+        return parse(raw.decode())
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"error parsing request body: not UTF-8 text: {exc}") from None
+    except ScenarioError as exc:
+        raise BadRequest(f"error parsing request body: {exc.problems[0]}") from None
+
+
+def _empty(optional: bool) -> dict:
+    if optional:
+        return {}
+    raise BadRequest("error parsing request body: the body is empty")
+
+
+def _checked(body, allowed: set[str] | None, expected: str) -> dict:
     if not isinstance(body, dict):
-        raise BadRequest("error parsing request body: expected a JSON object")
+        raise BadRequest(f"error parsing request body: expected {expected}")
     if allowed is not None:
         unknown = sorted(set(body) - allowed)
         if unknown:

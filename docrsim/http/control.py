@@ -9,9 +9,9 @@ from docrsim.core import timekeeping
 from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import DomainError, Invalid
 from docrsim.core.gc import Rates
-from docrsim.http.body import json_object
+from docrsim.http.body import control_object
 from docrsim.http.limits import SCENARIO_BODY_LIMIT, STATE_BODY_LIMIT
-from docrsim.scenarios import ScenarioError, apply
+from docrsim.scenarios import ScenarioError, apply, library
 
 control = Blueprint("control", __name__, url_prefix="/_docrsim")
 
@@ -32,7 +32,7 @@ def get_clock():
 
 @control.post("/clock")
 def set_clock():
-    body = json_object(request, allowed={"advance_seconds", "set", "until_idle"})
+    body = control_object(request, allowed={"advance_seconds", "set", "until_idle"})
     if len(body) != 1:
         raise Invalid("give exactly one of 'advance_seconds', 'set' or 'until_idle'")
     sim = _sim()
@@ -54,18 +54,17 @@ def set_clock():
 
 @control.post("/reset")
 def reset():
-    """Back to the start-up scenarios, to the scenario given as ``fixture``, or to the world
-    an export (``GET /_docrsim/state``) saved, given as ``state``."""
-    body = json_object(request, allowed={"fixture", "state"}, optional=True, limit=STATE_BODY_LIMIT)
+    """Back to the start-up scenarios, to the scenario given as ``fixture`` (a document, or a
+    shipped scenario's name), or to the world an export (``GET /_docrsim/state``) saved, given
+    as ``state``."""
+    body = control_object(request, allowed={"fixture", "state"}, optional=True, limit=STATE_BODY_LIMIT)
     if len(body) > 1:
         raise Invalid("give at most one of 'fixture' or 'state'")
     sim = _sim()
     if "state" in body:
         sim.import_state(body["state"])
     elif "fixture" in body:
-        if not isinstance(body["fixture"], dict):
-            raise Invalid("fixture must be a scenario document (a JSON object)")
-        restore(sim, [body["fixture"]])
+        restore(sim, [_scenario(body["fixture"])])
     else:
         restore(sim, current_app.config["DOCRSIM_BASELINE"], checked=True)  # loaded at start
     current_app.config["DOCRSIM_RATELIMIT"].clear()
@@ -93,10 +92,26 @@ def restore(sim, documents, sources=None, *, checked: bool = False) -> None:
                 raise type(exc)(f"{sources[index]}: {exc.message}") from None
 
 
+def _scenario(given) -> dict:
+    """A scenario document given whole, or by the name of a shipped one."""
+    if isinstance(given, str):  # never a path: the server reads no files on a client's behalf
+        return library.shipped(given)
+    if not isinstance(given, dict):
+        raise Invalid("fixture must be a scenario document (an object) or the name of a shipped scenario")
+    return given
+
+
 @control.post("/fixtures")
 def load_fixture():
-    body = json_object(request, limit=SCENARIO_BODY_LIMIT)
-    names = apply(_sim(), body)
+    """Add a scenario's registries: the body's document, or the shipped scenario ``?name=``."""
+    name = request.args.get("name")
+    if name is not None:
+        if request.content_length:
+            raise Invalid("give the scenario as ?name= or as the body, not both")
+        document = _scenario(name)
+    else:
+        document = control_object(request, limit=SCENARIO_BODY_LIMIT)
+    names = apply(_sim(), document)
     return jsonify({"registries": names}), 201
 
 
@@ -125,7 +140,7 @@ def garbage(registry_name):
 @control.post("/faults/gc")
 def fail_gc():
     """Make the registry's next garbage collection fail in the given phase."""
-    body = json_object(request, allowed={"registry", "fail_in"})
+    body = control_object(request, allowed={"registry", "fail_in"})
     registry, phase = body.get("registry"), body.get("fail_in")
     if not isinstance(registry, str) or not isinstance(phase, str):
         raise Invalid("'registry' and 'fail_in' are both required strings")
@@ -144,7 +159,7 @@ def get_gc_rates():
 def set_gc_rates():
     """Change how fast runs started from now on scan and delete (until the next reset)."""
     sim = _sim()
-    body = json_object(request, allowed=set(sim.gc.rates.as_dict()))
+    body = control_object(request, allowed=set(sim.gc.rates.as_dict()))
     with sim.transaction():
         sim.gc.rates = Rates(**{**sim.gc.rates.as_dict(), **body})
         return jsonify(sim.gc.rates.as_dict())

@@ -11,6 +11,7 @@ test can always reach them.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from functools import lru_cache
@@ -20,9 +21,9 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from docrsim.core.clock import format_exact_instant, parse_instant
 from docrsim.core.errors import Invalid
-from docrsim.core.faults import HOSTS, FaultRule, RequestInfo
+from docrsim.core.faults import HOSTS, FaultRule, RequestInfo, family_free
 from docrsim.core.journal import Entry, Query
-from docrsim.http.body import json_object
+from docrsim.http.body import control_object
 from docrsim.http.errors import do_error_response
 from docrsim.http.openapi import document
 from docrsim.http.registry.errors import OciError, render
@@ -107,6 +108,25 @@ def _faultable_operation_ids() -> frozenset[str]:
     return frozenset(api | set(OCI_OPERATION_IDS.values()))
 
 
+def check_operation_id(operation_id) -> None:
+    """Invalid, naming the nearest real names, for an ``operation_id`` no request could have:
+    a rule that silently never fires is the worst kind (the Simulator checks its rules too)."""
+    if isinstance(operation_id, str) and operation_id not in _fault_names():
+        close = difflib.get_close_matches(operation_id, sorted(_fault_names()), n=3)
+        hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+        raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own endpoints are never "
+                      "faulted; registry host ids start with 'oci_', and a DO operation's name without its "
+                      f"family, such as 'delete_repositoryTag', names both families){hint}")
+
+
+@lru_cache(maxsize=1)
+def _fault_names() -> frozenset[str]:
+    """What a rule's ``operation_id`` may be: a faultable operation's id, or the family-free
+    name of one (``delete_repositoryTag`` for both families' twins, see core/faults.py)."""
+    ids = _faultable_operation_ids()
+    return ids | {name for name in map(family_free, ids) if name is not None}
+
+
 # -- the hooks --------------------------------------------------------------------------------------
 def raw_path(environ) -> str:
     """The path as the client sent it, percent-encoding intact, without the query."""
@@ -135,7 +155,7 @@ def install(app: Flask, host: str) -> None:
         with sim.lock:
             # The journal that numbered the request writes it: one a reset replaced meanwhile
             # is gone, and the request with it.
-            g.journal_arrival = (sim.journal, sim.journal.open(), sim.now(), path, op, control)
+            g.journal_arrival = (sim.journal, sim.journal.open(), sim.now(), path, op, control, time.perf_counter())
             rule = None if control else sim.faults.take(RequestInfo(host, request.method, path, op))
         g.fault_rule = rule
         if rule is None:
@@ -151,7 +171,7 @@ def install(app: Flask, host: str) -> None:
         arrival = g.pop("journal_arrival", None)
         if arrival is None:
             return response
-        journal, seq, at, path, op, control = arrival
+        journal, seq, at, path, op, control, started = arrival
         rule: FaultRule | None = g.get("fault_rule")
         entry = Entry(
             seq=seq, at=at, host=host, method=request.method, path=path,
@@ -161,6 +181,9 @@ def install(app: Flask, host: str) -> None:
         )
         with _sim().lock:
             journal.write(entry)
+        log = current_app.config.get("DOCRSIM_REQUEST_LOG")  # serve --verbose (http/requestlog.py)
+        if log is not None:
+            log.write(entry, time.perf_counter() - started)
         return response
 
 
@@ -194,11 +217,8 @@ def _oci_answer(rule: FaultRule):
 # -- fault rules ------------------------------------------------------------------------------------
 @observe.post("/faults")
 def add_fault():
-    body = json_object(request)
-    operation_id = body.get("operation_id")
-    if isinstance(operation_id, str) and operation_id not in _faultable_operation_ids():
-        raise Invalid(f"no operation {operation_id!r} a fault can act on (docrsim's own "
-                      "endpoints are never faulted; registry host ids start with 'oci_')")
+    body = control_object(request)
+    check_operation_id(body.get("operation_id"))
     sim = _sim()
     with sim.transaction() as now:
         rule = sim.faults.add(body, now)

@@ -398,13 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.request.close()
 
-    def log_request(self, code="-", size="-"):
-        if self.server.verbose:
-            super().log_request(code, size)
-
     def log_message(self, format, *args):
-        if self.server.verbose:
-            super().log_message(format, *args)
+        pass  # no line of the server's own: docrsim logs requests itself (http/requestlog.py)
 
 
 class _SocketWriter:
@@ -428,7 +423,7 @@ class KeepAliveServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, sock: socket.socket, app, *, verbose: bool = False):
+    def __init__(self, sock: socket.socket, app):
         self.address_family = sock.family
         super().__init__(sock.getsockname()[:2], _Handler, bind_and_activate=False)
         self.socket.close()
@@ -437,7 +432,6 @@ class KeepAliveServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.server_name = self.server_address[0]
         self.server_port = self.server_address[1]
         self.app = app
-        self.verbose = verbose
         self.tls_context: ssl.SSLContext | None = None
         self.stopping = False
         self._lock = threading.Lock()
@@ -471,5 +465,4 @@ class KeepAliveServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
                 pass
 
     def handle_error(self, request, client_address):
-        if self.verbose:
-            super().handle_error(request, client_address)
+        pass  # a connection's failure is the client's business: nothing to print

@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from docrsim.core import content as media
-from docrsim.core import digests
+from docrsim.core import digests, progress
 from docrsim.core.account import MULTI_REGISTRY_REGIONS, TIERS, Registry, name_problem
 from docrsim.core.clock import format_instant, parse_instant
 from docrsim.core.errors import Conflict, DocumentProblem, DocumentProblems, DomainError, Invalid, document_path
@@ -62,15 +63,10 @@ def read_file(path: str | Path) -> dict:
         text = path.read_text()
     except OSError as exc:
         raise ScenarioError([f"cannot read the file: {exc.strerror or exc}"], str(path)) from None
-    import yaml
-
     try:
-        document = yaml.load(text, Loader=_yaml_loader())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([f"{where}not valid YAML or JSON: {problem}"], str(path)) from None
+        document = parse(text)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.problems, str(path)) from None
     try:
         validate(document)
     except ScenarioError as exc:
@@ -78,16 +74,46 @@ def read_file(path: str | Path) -> dict:
     return document
 
 
+def parse(text: str):
+    """The document in YAML or JSON ``text`` (YAML is a superset of JSON), instants left as the
+    strings they were written as; ScenarioError naming the line and column it cannot read."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([f"{where}not valid YAML or JSON: {problem}"]) from None
+
+
+def compose(text: str):
+    """The YAML node tree of ``text``, which knows the line of every part (None: unreadable)."""
+    import yaml
+
+    try:
+        return yaml.compose(text, Loader=_yaml_loader())
+    except yaml.YAMLError:
+        return None
+
+
 def validate(document) -> None:
     """Check a document against the scenario schema; raise ScenarioError naming each path."""
+    problems = schema_problems(document)
+    if problems:
+        raise ScenarioError(problems)
+
+
+def schema_problems(document) -> list[str]:
+    """Where ``document`` departs from the scenario schema, one line each (none: it fits)."""
     import jsonschema
 
     if document is None:
-        raise ScenarioError(["the scenario is empty"])
+        return ["the scenario is empty"]
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    if errors:
-        raise ScenarioError([_describe(e) for e in errors])
+    return [_describe(e) for e in errors]
 
 
 def _describe(error) -> str:
@@ -105,13 +131,16 @@ def _describe(error) -> str:
     return f"{where}: {best.message}"
 
 
-def apply(sim: Simulation, document, *, replace: bool = False, checked: bool = False) -> list[str]:
+def apply(sim: Simulation, document, *, replace: bool = False, checked: bool = False,
+          skip: frozenset[int] = frozenset()) -> list[str]:
     """Validate ``document`` and add what it describes to ``sim``; return the registry names.
 
     With ``replace`` the simulation is reset first and the manual clock moves to the
     scenario's start. Raises ScenarioError (nothing changed) or Conflict (a registry exists).
     ``checked`` skips the schema check for a document docrsim holds and has loaded before (a
     start-up scenario applied again on reset): the check is most of a small reset's cost.
+    ``skip`` leaves out the registries at those indexes (a check that has already found them
+    malformed looks at the others).
     """
     if not checked:
         validate(document)
@@ -119,36 +148,19 @@ def apply(sim: Simulation, document, *, replace: bool = False, checked: bool = F
         start = document.get("clock", {}).get("start")
         # The scenario's start applies to a manual clock on a reset; the clock moves only once
         # the document has proved loadable.
+        problems: list[str] = []
+        restart_at = None
         try:
             restart_at = parse_instant(start) if replace and start and sim.clock.kind == "manual" else None
         except Invalid as exc:
-            raise ScenarioError([f"clock.start: {exc.message}"]) from None
+            problems.append(f"clock.start: {exc.message}")
         now = restart_at or sim.now()
         tier_slug = document.get("account", {}).get("tier")
         existing = {} if replace else sim.account.registries
         tier = TIERS[tier_slug or (DEFAULT_TIER if replace else sim.account.tier_slug)]
 
-        built: list[Registry] = []
-        write_tokens: list[tuple[str, datetime, datetime]] = []
-        problems: list[str] = []
-        names_seen: set[str] = set()
-        for i, spec in enumerate(document.get("registries", [])):
-            where = f"registries[{i}]"
-            name = spec["name"]
-            if name in names_seen:
-                problems.append(f"{where}.name: registry {name!r} appears twice in the scenario")
-                continue
-            names_seen.add(name)
-            if name in existing:
-                raise Conflict(f"{where}.name: registry {name!r} already exists")
-            try:
-                built.append(_build_registry(spec, where, now, tier))
-            except DocumentProblem as exc:
-                problems.append(str(exc))
-            try:
-                write_tokens.extend(_write_tokens(spec, where, now))
-            except DocumentProblem as exc:
-                problems.append(str(exc))
+        built, write_tokens, found = _build_all(document, existing, now, tier, skip)
+        problems.extend(found)
         total = len(existing) + len(built)
         if total > tier.max_registries:
             problems.append(
@@ -183,6 +195,52 @@ def apply(sim: Simulation, document, *, replace: bool = False, checked: bool = F
         return [r.name for r in built]
 
 
+def _build_all(document: dict, existing, now: datetime, tier, skip=frozenset()):
+    """Every registry the document declares, built aside, with every problem found on the way
+    (a registry with problems is not among those built). ``skip`` are indexes of registries
+    not to build (``rule_problems``: those the schema already refused)."""
+    built: list[Registry] = []
+    write_tokens: list[tuple[str, datetime, datetime]] = []
+    problems: list[str] = []
+    names_seen: set[str] = set()
+    for i, spec in enumerate(document.get("registries", [])):
+        if i in skip:
+            continue
+        where = f"registries[{i}]"
+        name = spec["name"]
+        if name in names_seen:
+            problems.append(f"{where}.name: registry {name!r} appears twice in the scenario")
+            continue
+        names_seen.add(name)
+        if name in existing:
+            raise Conflict(f"{where}.name: registry {name!r} already exists")
+        found: list[str] = []
+        registry = _build_registry(spec, where, now, tier, found)
+        for t, token in enumerate(spec.get("write_tokens", [])):
+            with _collected(found):
+                write_tokens.append(_write_token(name, token, f"{where}.write_tokens[{t}]", now))
+        if found:
+            problems.extend(found)
+        else:
+            built.append(registry)
+    return built, write_tokens, problems
+
+
+class _Dependent(Exception):
+    """A part that cannot be built because one it refers to had a problem (already reported)."""
+
+
+@contextmanager
+def _collected(problems: list[str]):
+    """Go on past a part with a problem, noting the problem: a check reports them all."""
+    try:
+        yield
+    except DocumentProblem as exc:
+        problems.append(str(exc))
+    except _Dependent:
+        pass
+
+
 def _instant(value: str, where: str) -> datetime:
     """An instant the schema let through by its shape, which may still be no real date."""
     try:
@@ -191,46 +249,51 @@ def _instant(value: str, where: str) -> datetime:
         raise DocumentProblem(where, exc.message) from None
 
 
-def _write_tokens(spec: dict, where: str, now: datetime) -> list[tuple[str, datetime, datetime]]:
-    """Write tokens someone still holds for the registry: a garbage collection waits them out."""
-    tokens = []
-    for t, token in enumerate(spec.get("write_tokens", [])):
-        at = f"{where}.write_tokens[{t}]"
-        issued_at = _instant(token["issued_at"], f"{at}.issued_at")
-        if issued_at > now:
-            raise DocumentProblem(f"{at}.issued_at", f"a token cannot be issued after the scenario's present ({format_instant(now)})")
-        expires_at = _instant(token["expires_at"], f"{at}.expires_at") if "expires_at" in token else None
-        if expires_at is None:
-            expires_at = issued_at + WRITE_TOKEN_TTL
-        elif not issued_at < expires_at <= issued_at + WRITE_TOKEN_TTL:
-            raise DocumentProblem(f"{at}.expires_at", "must lie after issued_at, by at most 15 minutes (a write token's lifetime)")
-        tokens.append((spec["name"], issued_at, expires_at))
-    return tokens
+def _write_token(registry: str, token: dict, at: str, now: datetime) -> tuple[str, datetime, datetime]:
+    """A write token someone still holds for the registry: a garbage collection waits it out."""
+    issued_at = _instant(token["issued_at"], f"{at}.issued_at")
+    if issued_at > now:
+        raise DocumentProblem(f"{at}.issued_at", f"a token cannot be issued after the scenario's present ({format_instant(now)})")
+    expires_at = _instant(token["expires_at"], f"{at}.expires_at") if "expires_at" in token else None
+    if expires_at is None:
+        expires_at = issued_at + WRITE_TOKEN_TTL
+    elif not issued_at < expires_at <= issued_at + WRITE_TOKEN_TTL:
+        raise DocumentProblem(f"{at}.expires_at", "must lie after issued_at, by at most 15 minutes (a write token's lifetime)")
+    return registry, issued_at, expires_at
 
 
-def _build_registry(spec: dict, where: str, now: datetime, tier) -> Registry:
+def _build_registry(spec: dict, where: str, now: datetime, tier, problems: list[str]) -> Registry:
+    """The registry ``spec`` declares; each problem found is added to ``problems`` and the
+    building goes on, so that one pass finds them all."""
     name = spec["name"]
     problem = name_problem(name)
     if problem:
-        raise DocumentProblem(f"{where}.name", problem)
+        problems.append(f"{where}.name: {problem}")
     region = spec.get("region", "nyc3")
     if region not in MULTI_REGISTRY_REGIONS:
-        raise DocumentProblem(f"{where}.region", f"unknown region {region!r}: expected one of {', '.join(MULTI_REGISTRY_REGIONS)}")
-    created_at = _instant(spec["created_at"], f"{where}.created_at") if "created_at" in spec else now
+        problems.append(f"{where}.region: unknown region {region!r}: expected one of {', '.join(MULTI_REGISTRY_REGIONS)}")
+        region = "nyc3"
+    created_at = now
+    if "created_at" in spec:
+        with _collected(problems):
+            created_at = _instant(spec["created_at"], f"{where}.created_at")
     registry = Registry(name=name, region=region, created_at=created_at, storage_usage_updated_at=now)
-    builder = _ContentBuilder(registry.content, name, now)
+    builder = _ContentBuilder(registry.content, name, now, problems)
     for r, repo_spec in enumerate(spec.get("repositories", [])):
-        builder.repository(repo_spec, f"{where}.repositories[{r}]")
+        with _collected(problems):
+            builder.repository(repo_spec, f"{where}.repositories[{r}]")
     for b, blob_spec in enumerate(spec.get("blobs", [])):
-        builder.blob(blob_spec, f"{where}.blobs[{b}]", f"{name}/blobs/{b}")
+        with _collected(problems):
+            builder.blob(blob_spec, f"{where}.blobs[{b}]", f"{name}/blobs/{b}")
     if "generate" in spec:
-        builder.generate(spec["generate"], f"{where}.generate")
+        with _collected(problems):
+            builder.generate(spec["generate"], f"{where}.generate")
     allowed = tier.included_repositories
     count = len(registry.content.repositories)
     if allowed and count > allowed:
-        raise DocumentProblem(
-            f"{where}.repositories",
-            f"the {tier.slug} tier allows {allowed} repositor{'y' if allowed == 1 else 'ies'} per registry, this makes {count}",
+        problems.append(
+            f"{where}.repositories: the {tier.slug} tier allows {allowed} "
+            f"repositor{'y' if allowed == 1 else 'ies'} per registry, this makes {count}"
         )
     registry.refresh_usage(now)
     return registry
@@ -259,10 +322,11 @@ def _dumps(document: dict) -> bytes:
 class _ContentBuilder:
     """Turns scenario specs into real manifests (bytes and all) in a RegistryContent."""
 
-    def __init__(self, content: RegistryContent, registry_name: str, now: datetime):
+    def __init__(self, content: RegistryContent, registry_name: str, now: datetime, problems: list[str]):
         self.content = content
         self.registry_name = registry_name
         self.now = now
+        self.problems = problems  # where a repository's manifests note theirs, to go on past them
 
     # -- blobs --------------------------------------------------------------------------------
     def blob(self, spec: dict, where: str, label: str, media_type: str | None = None) -> dict:
@@ -306,7 +370,12 @@ class _ContentBuilder:
         ids: dict[str, dict] = {}
         tag_owner: dict[str, str] = {}
         for m, manifest_spec in enumerate(spec.get("manifests", [])):
-            self.manifest(name, manifest_spec, f"{where}.manifests[{m}]", ids, tag_owner)
+            built = False
+            with _collected(self.problems):
+                self.manifest(name, manifest_spec, f"{where}.manifests[{m}]", ids, tag_owner)
+                built = True
+            if not built and "id" in manifest_spec:  # one that refers to it cannot be built either
+                ids.setdefault(manifest_spec["id"], None)
 
     def manifest(self, repo: str, spec: dict, where: str, ids: dict, tag_owner: dict) -> dict:
         fmt = _FORMATS[spec.get("format", "oci")]
@@ -327,7 +396,7 @@ class _ContentBuilder:
             descriptor = self.image(repo, spec, where, fmt, pushed_at, label, ids=ids)
         self._tag(repo, spec.get("tags", []), descriptor["digest"], f"{where}.tags", tag_owner, pushed_at)
         if "id" in spec:
-            if spec["id"] in ids:
+            if ids.get(spec["id"]) is not None:
                 raise DocumentProblem(f"{where}.id", f"id {spec['id']!r} is already used in this repository")
             ids[spec["id"]] = descriptor
         return descriptor
@@ -362,6 +431,8 @@ class _ContentBuilder:
     def _add_subject(document: dict, spec: dict, where: str, ids: dict) -> None:
         if "subject" not in spec:
             return
+        if spec["subject"] in ids and ids[spec["subject"]] is None:
+            raise _Dependent(spec["subject"])
         subject = ids.get(spec["subject"])
         if subject is None:
             raise DocumentProblem(f"{where}.subject", f"no earlier manifest in this repository has id {spec['subject']!r}")
@@ -386,7 +457,10 @@ class _ContentBuilder:
     def generate(self, spec: dict, where: str) -> None:
         from docrsim.scenarios import synthetic
 
+        def on_repository(done: int, count: int) -> None:
+            progress.step(f"generating {self.registry_name}: repositories", done, count)
+
         try:
-            synthetic.generate(self.content, self.registry_name, spec, self.now)
+            synthetic.generate(self.content, self.registry_name, spec, self.now, on_repository)
         except synthetic.RepositoryClash as exc:
             raise DocumentProblem(where, str(exc)) from None

@@ -221,3 +221,17 @@ def test_a_large_layer_is_streamed_and_held_once(registry, tmp_path):
     stored = registry.sim.account.registry("acme").content.blobs
     layer = max(stored.digests(), key=stored.size)
     assert stored.size(layer) > size and hashlib.sha256(stored.data(layer)).hexdigest() == layer.split(":")[1]
+
+
+def test_each_token_skopeo_takes_for_a_push_is_a_write_token(registry, tmp_path):
+    """skopeo asks for a token before each request of a push (the README explains what that
+    means for a garbage collection started just after): all of them are write tokens."""
+    layout = Layout(tmp_path / "src")
+    layout.tag(layout.image({f"layer-{i}": os.urandom(1000) for i in range(5)}), "v1")
+    creds = docker_credentials(registry, "acme")
+    assert push(tmp_path / "src", "v1", creds, "acme/app:v1").returncode == 0
+    journal = registry.http.get(registry.url("/_docrsim/journal"),
+                                params={"operation_id": "registry_auth_token", "limit": 1000}).json()["entries"]
+    with registry.sim.lock:
+        outstanding = registry.sim.gc.ledger.outstanding("acme", registry.sim.now())
+    assert len(outstanding) == len(journal) > 6  # more than one a blob (five layers and a config)

@@ -153,7 +153,9 @@ def test_reset_with_an_invalid_fixture_is_422_naming_the_path_and_changes_nothin
 
 
 @pytest.mark.parametrize("body, status, words", [
-    ({"fixture": "small-app"}, 422, "fixture"),
+    ({"fixture": 42}, 422, "fixture"),
+    ({"fixture": "no-such-scenario"}, 422, "no shipped scenario named 'no-such-scenario'"),
+    ({"fixture": "fixtures/small-app.yaml"}, 422, "no shipped scenario"),  # never a file the server reads
     ({"fixtures": {}}, 422, "unknown field"),
 ])
 def test_reset_refuses_other_bodies(scenario, body, status, words):

@@ -110,6 +110,27 @@ def test_a_fault_by_operation_id_hits_only_that_operation(app):
     assert app.http.delete(app.url("/v2/registry/acme/repositories/web/tags/v1")).status_code == 204
 
 
+def test_a_family_free_operation_name_hits_both_families(app):
+    rule = add_fault(app, operation_id="delete_repositoryTag", status=500, times=2)
+    assert rule["operation_id"] == "delete_repositoryTag"
+    assert app.http.get(app.url(BASE + "/repositories/web/tags")).status_code == 200
+    assert_do_error(app.http.delete(app.url(TAG_V1)), 500, "server_error")
+    assert_do_error(app.http.delete(app.url("/v2/registry/acme/repositories/web/tags/v1")), 500, "server_error")
+    journal = app.http.get(app.url("/_docrsim/journal"), params={"faulted": "true"}).json()["entries"]
+    assert [e["operation_id"] for e in journal] == ["registries_delete_repositoryTag", "registry_delete_repositoryTag"]
+    # The journal takes the family-free name too; a full name still means one family.
+    for name, expected in (("delete_repositoryTag", 2), ("registry_delete_repositoryTag", 1)):
+        listed = app.http.get(app.url("/_docrsim/journal"), params={"operation_id": name}).json()["entries"]
+        assert len(listed) == expected
+    assert faults(app)[0]["exhausted"] is True
+
+
+def test_an_unknown_operation_name_suggests_the_real_ones(app):
+    answer = app.http.post(app.url("/_docrsim/faults"), json={"operation_id": "delete_repository_tag", "status": 500})
+    assert answer.status_code == 422
+    assert "; did you mean 'delete_repositoryTag' or " in answer.json()["message"]
+
+
 def test_paths_match_as_sent_with_a_glob(app):
     add_fault(app, path="/v2/registries/acme/repositories/tools%2F*", status=503)
     assert_do_error(app.http.get(app.url(BASE + "/repositories/tools%2Fmigrate/tags")), 503, "service_unavailable")
