@@ -47,11 +47,14 @@ class _LengthBody:
         self._stream = stream
         self.remaining = length
 
+    def _within(self, size) -> int:
+        """How much of ``size`` (None or negative: all) is left of the body."""
+        return self.remaining if size is None or size < 0 or size > self.remaining else size
+
     def read(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
+        size = self._within(size)
+        if size <= 0:
             return b""
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
         data = self._stream.read(size)
         self.remaining -= len(data)
         if len(data) < size:
@@ -60,10 +63,9 @@ class _LengthBody:
         return data
 
     def readline(self, size: int = -1) -> bytes:
-        if self.remaining <= 0:
+        size = self._within(size)
+        if size <= 0:
             return b""
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
         line = self._stream.readline(size)
         self.remaining -= len(line)
         return line
