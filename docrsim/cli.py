@@ -78,7 +78,6 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.core.errors import DomainError
     from docrsim.core.state import Simulation
     from docrsim.http.control import restore
-    from docrsim.scenarios import library
     from docrsim.network import NetworkSetupError
     from docrsim.server import Server
     from docrsim import listening, statefile, terminal
@@ -91,7 +90,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     try:
         start = parse_instant(start_time) if start_time else None
         clock = make_clock(clock_kind, start)
-        documents = [library.read(reference) for reference in fixtures]
+        documents = _read_scenarios(fixtures, shown)
         if start is not None and documents:
             # An explicit --start-time wins over the first scenario's own start.
             documents[0] = {**documents[0], "clock": {"start": start_time}}
@@ -156,6 +155,23 @@ def _fail_lines(lines: list[str]) -> None:
     for line in lines:
         click.echo(f"docrsim: {line}", err=True)
     sys.exit(2)
+
+
+def _read_scenarios(references, shown) -> list[dict]:
+    """Every --fixture read; when some cannot be, the problems of all of them, then exit 2."""
+    from docrsim.core.errors import DomainError
+    from docrsim.scenarios import library
+
+    documents, problems = [], []
+    for reference in references:
+        try:
+            documents.append(library.read(reference))
+        except DomainError as exc:
+            problems += _start_up_problems(exc, [reference])
+    if problems:
+        shown.end()
+        _fail_lines(problems)
+    return documents
 
 
 def _start_up_problems(error, fixtures) -> list[str]:

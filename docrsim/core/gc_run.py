@@ -290,9 +290,12 @@ class Run:
         self.release(now)  # a cancel overrides a hold: the run stops as it would have unheld
         if self.status == DELETING:
             # A settled deleting run has a step in progress. Every later step completes after
-            # it, so ending the run when it completes deletes nothing more.
+            # it, so ending the run when it completes deletes nothing more. Only a plan with no
+            # step left (an empty one, held as deletion began) has none: it stops when it would
+            # have ended, which the release has just moved to now.
             size = self.plan.size(self.steps_done)
-            self.stop_at = self._step_done_at(self.steps_done, self.planned_bytes_done + size)
+            self.stop_at = (self.ends_at if size is None
+                            else self._step_done_at(self.steps_done, self.planned_bytes_done + size))
         else:
             self.stop_at = now + CANCEL_DELAY
         self.status, self.updated_at = CANCELLING, now

@@ -312,6 +312,25 @@ def test_a_released_run_goes_on_exactly_as_it_stood(app):
     assert app.sim.now() - started == duration + timedelta(seconds=100)
 
 
+def test_a_run_held_as_deletion_begins_with_nothing_to_delete_cancels(app):
+    """An empty plan normally ends the moment deletion begins; held there, the run has no step
+    in progress, and a cancel ends it at once (it was a 500 that left the run unheld)."""
+    start_gc(app)
+    clock(app, until_idle=True)  # the first run collects everything there is
+    hold = add_fault(app, gc_hold={"registry": "acme", "status": "deleting unreferenced blobs"})
+    empty = start_gc(app)
+    clock(app, until_idle=True)  # to where the hold stops it
+    assert newest_run(app)["status"] == "deleting unreferenced blobs"
+    clock(app, advance_seconds=60)
+    cancelled = app.http.put(app.url(BASE + f"/garbage-collection/{empty['uuid']}"), json={"cancel": True})
+    assert cancelled.status_code == 200, cancelled.text
+    clock(app, until_idle=True)
+    done = newest_run(app)
+    assert (done["uuid"], done["status"], done["blobs_deleted"], done["freed_bytes"]) == \
+        (empty["uuid"], "cancelled", 0, 0)
+    app.http.delete(app.url(f"/_docrsim/faults/{hold['id']}"))
+
+
 def test_a_hold_waits_for_the_next_run_and_holds_every_run(app):
     add_fault(app, gc_hold={"registry": "acme", "status": "requested"})
     first = start_gc(app)
