@@ -47,28 +47,25 @@ class _LengthBody:
         self._stream = stream
         self.remaining = length
 
-    def _within(self, size) -> int:
-        """How much of ``size`` (None or negative: all) is left of the body."""
-        return self.remaining if size is None or size < 0 or size > self.remaining else size
+    def _take(self, read, size) -> tuple[bytes, int]:
+        """What ``read`` gives of ``size`` bytes (None or negative: all) left of the body, and
+        how many were asked for."""
+        wanted = self.remaining if size is None or size < 0 or size > self.remaining else size
+        if wanted <= 0:
+            return b"", 0
+        data = read(wanted)
+        self.remaining -= len(data)
+        return data, wanted
 
     def read(self, size: int = -1) -> bytes:
-        size = self._within(size)
-        if size <= 0:
-            return b""
-        data = self._stream.read(size)
-        self.remaining -= len(data)
-        if len(data) < size:
+        data, wanted = self._take(self._stream.read, size)
+        if len(data) < wanted:
             self.remaining = 0
             raise ConnectionError("the client closed the connection inside the request body")
         return data
 
     def readline(self, size: int = -1) -> bytes:
-        size = self._within(size)
-        if size <= 0:
-            return b""
-        line = self._stream.readline(size)
-        self.remaining -= len(line)
-        return line
+        return self._take(self._stream.readline, size)[0]
 
     def __iter__(self):
         while line := self.readline():
