@@ -101,7 +101,7 @@ def wait_http(url: str, seconds: float = 60) -> None:
 class Docrsim:
     """`docrsim serve` as its own process (how a test suite or a developer runs it)."""
 
-    def __init__(self, *extra: str, server: str = "werkzeug"):
+    def __init__(self, *extra: str, server: str = "threaded"):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "docrsim", "serve", "--api-port", "0", "--registry-port", "0",
              "--clock", "manual", "--server", server, *extra],
@@ -123,6 +123,13 @@ class Docrsim:
                                          headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as answer:
             return json.loads(answer.read() or b"{}")
+
+    def raw(self, path: str) -> bytes:
+        """The body of a GET on the API host, byte for byte."""
+        request = urllib.request.Request(self.api.replace("https://", "http://") + path,
+                                         headers={"Authorization": "Bearer bench"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.read()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -267,6 +274,38 @@ def moto_peer(port: int):
     return process
 
 
+# -- a bare Flask app serving the same bytes: the ceiling of a Flask app on one WSGI server ------
+BARE_FLASK = r"""
+import json, socket, sys
+from flask import Flask, Response
+server, port, bodies = sys.argv[1], int(sys.argv[2]), json.load(open(sys.argv[3]))
+app = Flask("bare")
+
+@app.route("/<path:path>")
+def answer(path):
+    return Response(bodies["/" + path], mimetype="application/json")
+
+if server == "threaded":
+    from docrsim.network.keepalive import KeepAliveServer
+    httpd = KeepAliveServer(socket.create_server(("127.0.0.1", port)), app)
+else:
+    from werkzeug.serving import make_server
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+print("ready", flush=True)
+httpd.serve_forever()
+"""
+
+
+def bare_flask_peer(server: str, port: int, bodies: Path):
+    process = subprocess.Popen([sys.executable, "-c", BARE_FLASK, server, str(port), str(bodies)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    if "ready" not in process.stdout.readline():
+        process.kill()
+        skip(f"bare Flask on {server} (API ceiling)", "it did not start")
+        return None
+    return process
+
+
 def api_section(args, results: list) -> None:
     print("\n== API host: 8 concurrent keep-alive clients ==", flush=True)
     scenario = {
@@ -291,6 +330,7 @@ def api_section(args, results: list) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         fixture = Path(scratch) / "bench.yaml"
         fixture.write_text(json.dumps(scenario))  # JSON is YAML
+        bodies: dict[str, str] = {}
         for server in docrsim_servers(args):
             sim = Docrsim("--fixture", str(fixture), server=server)
             try:
@@ -299,9 +339,25 @@ def api_section(args, results: list) -> None:
                     if name == "GC polling":
                         sim.call("POST", "/v2/registry/bench/garbage-collection",
                                  {"type": "untagged manifests and unreferenced blobs"})
+                    bodies[path.split("?")[0]] = sim.raw(path).decode()
                     ours.setdefault(name, {})[server] = load(port, "GET", path, bearer, None, args)
             finally:
                 sim.stop()
+        # The ceiling: a bare Flask app answering the same paths with the same bytes, on
+        # docrsim's default server and on werkzeug's.
+        (Path(scratch) / "bodies.json").write_text(json.dumps(bodies))
+        bare: dict[str, dict[str, dict]] = {}
+        for server in ("threaded", "werkzeug"):
+            port = free_port()
+            peer = bare_flask_peer(server, port, Path(scratch) / "bodies.json")
+            if peer is None:
+                continue
+            try:
+                for name, path, _ in listings:
+                    bare.setdefault(name, {})[server] = load(port, "GET", path, bearer, None, args)
+            finally:
+                peer.terminate()
+                peer.wait(timeout=20)
     port = free_port()
     moto = moto_peer(port)
     theirs: dict[str, dict] = {}
@@ -318,17 +374,23 @@ def api_section(args, results: list) -> None:
     for name, _, (target, _) in listings:
         peer = theirs.get(name)
         for server, figure in ours[name].items():
-            results.append(api_row(name, server, figure, f"moto ECR {target}", peer))
+            results.append(api_row(name, server, figure, f"moto ECR {target}", peer, 2.5))
+            if server in bare.get(name, {}):
+                results.append(api_row(name, server, figure, f"bare Flask ({server})", bare[name][server], 0.8))
+        if "werkzeug" in bare.get(name, {}):
+            results.append(api_row(name, "threaded", ours[name].get("threaded", {}), "bare Flask (werkzeug)",
+                                   bare[name]["werkzeug"], None))
     print_api(results)
 
 
-def api_row(name: str, server: str, figure: dict, peer_name: str, peer: dict | None) -> dict:
+def api_row(name: str, server: str, figure: dict, peer_name: str, peer: dict | None, goal: float | None) -> dict:
     row = {"section": "api", "figure": name, "docrsim_server": server, "docrsim": figure,
            "peer": peer_name if peer else None, "peer_figure": peer}
     if peer and "rps" in peer and "rps" in figure:
         row["ratio"] = figure["rps"] / peer["rps"]
-        row["goal"] = ">= 1.5x moto's requests/s"
-        row["met"] = row["ratio"] >= 1.5
+        if goal is not None:
+            row["goal"] = f">= {goal}x {peer_name}'s requests/s (ratio {row['ratio']:.2f}x)"
+            row["met"] = row["ratio"] >= goal
     return row
 
 
@@ -429,7 +491,7 @@ def registry_section(args, results: list) -> None:
             # server skopeo's blob cache would mount them from the first repository); the
             # median of --copies round trips, one for a server that is not the default.
             trips = []
-            for trip in range(args.copies if server == "werkzeug" else 1):
+            for trip in range(args.copies if server == "threaded" else 1):
                 sim = Docrsim(server=server)
                 try:
                     sim.call("POST", "/v2/registries", {"name": "bench"})
@@ -484,6 +546,9 @@ def registry_section(args, results: list) -> None:
             row["ratio_in"] = peer["in"] / f["in"]
             row["ratio_out"] = peer["out"] / f["out"]
             row["met"] = row["ratio_in"] >= 1 and row["ratio_out"] >= 1 and memory_ok and f["same"]
+            row["goal"] = (f"copy in and out each in <= 1.0x docker-registry's time, memory <= 1.2x the image "
+                           f"(in {f['in'] / peer['in']:.2f}x, out {f['out'] / peer['out']:.2f}x, "
+                           f"memory {f['growth'] / image_bytes:.2f}x)")
         else:
             row["met"] = memory_ok and f["same"]
         results.append(row)
@@ -734,19 +799,70 @@ print(imported - started, ready - imported)
 """
 
 
+# The peer of a Simulator's start: a bare Flask app, imported and serving one route from a
+# thread on docrsim's default server (which it imports too), ready for its first request.
+BARE_FLASK_START = r"""
+import time
+started = time.perf_counter()
+import socket, threading
+from flask import Flask
+from docrsim.network.keepalive import KeepAliveServer
+app = Flask("bare")
+app.route("/")(lambda: "ok")
+server = KeepAliveServer(socket.create_server(("127.0.0.1", 0)), app)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print(time.perf_counter() - started)
+"""
+
+
+def serve_to_ready(tree: Path, fixture: Path) -> float:
+    """Seconds from `docrsim serve --fixture` to its ready line, docrsim imported from ``tree``."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "docrsim", "serve", "--api-port", "0", "--registry-port", "0",
+                                "--fixture", str(fixture)], stdout=subprocess.PIPE, text=True, cwd=tree,
+                               env={**os.environ, "PYTHONPATH": str(tree)})
+    try:
+        for line in process.stdout:
+            if "ready" in line:
+                return time.perf_counter() - started
+        raise RuntimeError(f"docrsim serve from {tree} ended before it was ready")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def baseline_tree(revision: str, scratch: Path) -> Path | None:
+    """docrsim's package and fixtures as they were at ``revision`` (git archive), bytecode
+    compiled; None when this is no git checkout or the revision is unknown."""
+    tree = scratch / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", revision, "docrsim", "fixtures"], cwd=ROOT, capture_output=True)
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "docrsim")], check=True, capture_output=True)
+    return tree
+
+
 def overhead_section(args, results: list) -> None:
     print("\n== test-double overhead ==", flush=True)
     from docrsim import Simulator
     from docrsim.core.state import Simulation
     from docrsim.scenarios import apply, library
 
-    starts, imports, readies = [], [], []
-    for _ in range(args.runs):
+    # As a wheel's install does: docrsim's bytecode compiled (the libraries' is), so neither
+    # side compiles sources on import (PYTHONDONTWRITEBYTECODE would otherwise make docrsim do so).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "docrsim")], check=True, capture_output=True)
+    starts, imports, readies, bare = [], [], [], []
+    for _ in range(args.runs):  # alternating, so both sides see the same load
         out = subprocess.run([sys.executable, "-c", START_PROBE], capture_output=True, text=True, timeout=60, cwd=ROOT)
         imported, ready = map(float, out.stdout.split())
         imports.append(imported * 1000)
         readies.append(ready * 1000)
         starts.append((imported + ready) * 1000)
+        out = subprocess.run([sys.executable, "-c", BARE_FLASK_START], capture_output=True, text=True, timeout=60,
+                             cwd=ROOT)
+        bare.append(float(out.stdout) * 1000)
     resets_small, resets_empty = [], []
     simulator = Simulator(fixture="small-app").start()
     try:
@@ -765,21 +881,28 @@ def overhead_section(args, results: list) -> None:
         started = time.perf_counter()
         apply(Simulation(), synthetic10k, replace=True)
         loads.append((time.perf_counter() - started) * 1000)
-    serve = []
-    for _ in range(max(1, args.runs // 2)):
-        started = time.perf_counter()
-        Docrsim("--fixture", str(ROOT / "fixtures" / "synthetic-10k.yaml")).stop()
-        serve.append((time.perf_counter() - started) * 1000)
+    serve, serve_before = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        before = baseline_tree(args.baseline, Path(scratch))
+        if before is None:
+            skip(f"serve --fixture synthetic-10k at {args.baseline}", "no git checkout with that revision here")
+        for _ in range(args.runs):  # alternating, in the same run
+            serve.append(serve_to_ready(ROOT, ROOT / "fixtures" / "synthetic-10k.yaml") * 1000)
+            if before is not None:
+                serve_before.append(serve_to_ready(before, before / "fixtures" / "synthetic-10k.yaml") * 1000)
 
     rows = [
         ("Simulator start in a fresh process (import + start)", starts, 300),
         ("  of which `from docrsim import Simulator`", imports, None),
         ("  of which `Simulator().start()`", readies, None),
+        ("bare Flask app on docrsim's server (import + start)", bare, None),
         ("Simulator reset, small-app", resets_small, 5),
         ("Simulator reset, empty world", resets_empty, 5),
         ("load synthetic-10k (10,000 manifests) into a new world", loads, None),
-        ("docrsim serve with synthetic-10k: start to ready, and stop", serve, None),
+        ("docrsim serve --fixture synthetic-10k: start to ready", serve, None),
     ]
+    if serve_before:
+        rows.append((f"  the same at {args.baseline}", serve_before, None))
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  {'median ms':>9}  {'max ms':>8}  goal")
     for name, values, goal in rows:
@@ -790,6 +913,13 @@ def overhead_section(args, results: list) -> None:
             row["goal"] = f"< {goal} ms"
             row["met"] = median < goal
         results.append(row)
+    ratio = statistics.median(starts) / statistics.median(bare)
+    results.append({"section": "overhead", "figure": "Simulator import + start / bare Flask app's", "ratio": ratio,
+                    "goal": f"<= 1.5x (ratio {ratio:.2f}x)", "met": ratio <= 1.5})
+    if serve_before:
+        ratio = statistics.median(serve) / statistics.median(serve_before)
+        results.append({"section": "overhead", "figure": f"serve --fixture synthetic-10k to ready / at {args.baseline}",
+                        "ratio": ratio, "goal": f"<= 0.5x (ratio {ratio:.2f}x)", "met": ratio <= 0.5})
 
 
 # -- the machine and the summary ----------------------------------------------------------------
@@ -825,7 +955,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="api,registry,proxy,gc,overhead", help="comma-separated sections to run")
     parser.add_argument("--quick", action="store_true", help="fewer requests and repeats, a 40 MB image")
-    parser.add_argument("--servers", default="werkzeug,waitress", help="WSGI servers to run docrsim on")
+    parser.add_argument("--servers", default="threaded,waitress", help="WSGI servers to run docrsim on")
     parser.add_argument("--requests", type=int, default=200, help="requests per client per API figure (8 clients)")
     parser.add_argument("--seconds", type=float, default=15, help="time limit of each API load run")
     parser.add_argument("--layer-mib", type=int, default=40, help="size of each of the image's 5 layers")
@@ -834,6 +964,8 @@ def main() -> None:
     parser.add_argument("--gc-fixture", default="synthetic-1m", help="scenario whose GC is measured")
     parser.add_argument("--gc-repeats", type=int, default=3)
     parser.add_argument("--runs", type=int, default=5, help="repeats of each overhead figure")
+    parser.add_argument("--baseline", default="2cdaab0",
+                        help="git revision whose `serve --fixture synthetic-10k` the overhead section times too")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
     if args.quick:

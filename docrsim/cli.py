@@ -59,8 +59,8 @@ def _fail(message: str) -> None:
                                               "operation id, status, duration.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="With --verbose: a line of text per request, or a JSON object per line.")
-@click.option("--server", "wsgi_server", type=click.Choice(["werkzeug", "waitress"]), default="werkzeug",
-              show_default=True, help="WSGI server carrying both hosts: werkzeug (a thread per connection) or "
+@click.option("--server", "wsgi_server", type=click.Choice(["threaded", "waitress"]), default="threaded",
+              show_default=True, help="WSGI server carrying both hosts: threaded (a thread per connection, kept alive) or "
                                       "waitress (an I/O loop and a thread pool; pip install waitress).")
 @click.option("--tls", is_flag=True, help="Both hosts also speak TLS (plain HTTP keeps working on the same ports), "
                                           "with certificates from docrsim's own CA.")

@@ -1,7 +1,8 @@
 """Serve the API host and the registry host on two ports of one process, as DOCR does.
 
-Two WSGI servers can carry them: werkzeug's threaded server (a thread per connection; the
-default) and waitress (one I/O loop and a pool of worker threads; ``pip install waitress``).
+Two WSGI servers can carry them: docrsim's threaded server (a thread per connection, HTTP/1.1
+connections kept alive, TLS beside plain HTTP: ``docrsim.network.keepalive``; the default) and
+waitress (one I/O loop and a pool of worker threads; ``pip install waitress``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import socket
 import ssl
 import threading
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
 from docrsim.core.state import Simulation
 from docrsim.http.api_app import create_api_app
 from docrsim.http.endpoints import Endpoints
@@ -19,85 +18,31 @@ from docrsim.http.registry import create_registry_app
 from docrsim.network import NetworkSetupError
 
 
-class _Handler(WSGIRequestHandler):
-    """werkzeug's handler, with TLS beside plain HTTP once the server has a TLS context
-    (``docrsim.network.tls``): the handshake runs here, on the connection's own thread.
-
-    werkzeug's own lines stay out of the user's logs: none per request (``--verbose`` writes
-    docrsim's, http/requestlog.py), and none for the TLS handshakes that clients such as
-    skopeo try before falling back to plain HTTP."""
-
-    def setup(self):
-        self.secure = False
-        self.refused = False
-        context = getattr(self.server, "docrsim_tls", None)
-        if context is not None:
-            from docrsim.network import tls
-
-            try:
-                self.request, self.secure = tls.accept(self.request, context)
-            except OSError:
-                self.refused = True  # a failed handshake (the client does not trust the CA...)
-        super().setup()
-
-    def handle(self):
-        if self.refused:
-            return
-        try:
-            super().handle()
-        except ssl.SSLError:
-            pass  # the client broke off a TLS connection: as a dropped plain one, nothing to say
-
-    def finish(self):
-        super().finish()
-        if self.secure:
-            # The TLS socket took the connection's descriptor over from the one socketserver
-            # accepted, so socketserver's own shutdown and close no longer reach it: end it here.
-            try:
-                self.request.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            self.request.close()
-
-    def make_environ(self):
-        environ = super().make_environ()
-        environ["wsgi.url_scheme"] = "https" if self.secure else "http"
-        return environ
-
-    def log(self, type, message, *args):
-        pass
-
-
-SERVERS = ("werkzeug", "waitress")
-DEFAULT_SERVER = "werkzeug"
+SERVERS = ("threaded", "waitress")
+DEFAULT_SERVER = "threaded"
 # waitress hands each request to one of a fixed pool of threads; a request a test deliberately
 # slows down (a fault's delay) holds one, so the pool is generous.
 WAITRESS_THREADS = 32
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket bound here, so a busy port raises OSError (werkzeug's own binding
-    prints and exits the process instead)."""
+    """A listening socket bound here, so a busy port raises OSError."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family)
 
 
-class _Werkzeug:
-    """werkzeug's threaded WSGI server: a thread per connection."""
+class _Threaded:
+    """docrsim's threaded server: a thread per connection, kept alive between requests."""
 
     def __init__(self, host: str, port: int, app):
-        sock = _bind(host, port)
-        try:
-            self._server = make_server(host, sock.getsockname()[1], app, threaded=True,
-                                       request_handler=_Handler,
-                                       fd=sock.fileno())
-        finally:
-            sock.close()  # the server holds its own duplicate of the descriptor
-        self.port = self._server.socket.getsockname()[1]
+        from docrsim.network.keepalive import KeepAliveServer
+
+        self._server = KeepAliveServer(_bind(host, port), app)
+        self.port = self._server.server_port
 
     def use_tls(self, context: ssl.SSLContext) -> None:
-        """Speak TLS too, from the next connection on (see _Handler)."""
-        self._server.docrsim_tls = context
+        """Speak TLS too, from the next connection on."""
+        self._server.tls_context = context
 
     def adopt(self, connection: socket.socket) -> None:
         """Serve a connection accepted elsewhere (the proxy's tunnel) as one accepted here."""
@@ -109,6 +54,7 @@ class _Werkzeug:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.close_connections()
         self.close()
 
     def close(self) -> None:
@@ -128,7 +74,7 @@ class _Waitress:
         self._done = threading.Event()
 
     def use_tls(self, context: ssl.SSLContext) -> None:
-        raise TlsUnsupported("TLS needs the werkzeug server: waitress serves plain HTTP only (use --server werkzeug)")
+        raise TlsUnsupported("TLS needs the threaded server: waitress serves plain HTTP only (use --server threaded)")
 
     def serve(self) -> None:
         try:
@@ -156,7 +102,7 @@ class TlsUnsupported(NetworkSetupError):
     """The chosen WSGI server cannot speak TLS."""
 
 
-_BACKENDS = {"werkzeug": _Werkzeug, "waitress": _Waitress}
+_BACKENDS = {"threaded": _Threaded, "waitress": _Waitress}
 
 
 class Server:

@@ -109,7 +109,7 @@ def test_tls_on_waitress_is_refused_at_start(tmp_path):
     result = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--server", "waitress", "--tls",
                      "--ca-dir", str(tmp_path))
     assert result.returncode == 2
-    assert result.stderr == "docrsim: TLS needs the werkzeug server: waitress serves plain HTTP only (use --server werkzeug)\n"
+    assert result.stderr == "docrsim: TLS needs the threaded server: waitress serves plain HTTP only (use --server threaded)\n"
 
 
 def test_an_unusable_ca_folder_stops_serve_and_is_left_alone(tmp_path):

@@ -36,3 +36,19 @@ def test_a_shipped_scenario_is_handed_out_as_a_copy():
     first = library.documents("small-app")[0]
     first["registries"].clear()
     assert library.documents("small-app")[0]["registries"]
+
+
+def test_starting_compiles_no_url_builder_and_urls_still_build(monkeypatch):
+    from flask import url_for
+    from werkzeug.routing import Rule
+
+    compiled = []
+    original = Rule._compile_builder
+    monkeypatch.setattr(Rule, "_compile_builder",
+                        lambda rule, append_unknown=True: compiled.append(rule.rule) or original(rule, append_unknown))
+    with Simulator() as sim:
+        assert compiled == []
+        app = sim._server.api_app
+        with app.test_request_context():
+            assert url_for("panel.page", registry="r") == "/?registry=r"
+        assert compiled == ["/"]

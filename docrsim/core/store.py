@@ -85,6 +85,16 @@ class BlobStore:
             self._uncompressed[digest] = uncompressed_size
         return digest
 
+    def put_generated(self, digest: str, size: int) -> None:
+        """put_synthetic for a digest the caller computed itself (bulk fixtures): nothing to
+        check but that a blob already stored under it has the same size."""
+        existing = self._sizes.get(digest)
+        if existing is None:
+            self._sizes[digest] = size
+            self.total_bytes += size
+        elif existing != size:
+            raise Invalid(f"blob {digest} is already stored with size {existing}, not {size}")
+
     def remove(self, digest: str) -> int:
         """Delete a blob and return the bytes freed."""
         size = self._sizes.pop(digest)

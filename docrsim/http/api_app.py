@@ -17,6 +17,7 @@ from docrsim.http.panel import panel
 from docrsim.http.ratelimit import RateLimitCounter
 from docrsim.http.token_service import token_service
 from docrsim.http.rawpath import RawPathMiddleware
+from docrsim.http.routing import LazyBuilderRule
 
 _HTTP_ERROR_IDS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 _HTTP_ERROR_MESSAGES = {
@@ -30,6 +31,7 @@ MAX_BODY_BYTES = SCENARIO_BODY_LIMIT
 def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), tokens: TokenPolicy | None = None) -> Flask:
     # No static folder: Flask would otherwise serve ./static of whatever directory docrsim runs in.
     app = Flask("docrsim.api", static_folder=None)
+    app.url_rule_class = LazyBuilderRule  # URL builders made when first used (http/routing.py)
     app.config.update(
         DOCRSIM_SIM=sim,
         DOCRSIM_TOKENS=tokens or TokenPolicy(),

@@ -455,34 +455,12 @@ class _ContentBuilder:
 
     # -- bulk synthetic content ---------------------------------------------------------------
     def generate(self, spec: dict, where: str) -> None:
-        fmt = _FORMATS["oci"]
-        prefix = spec.get("repository_prefix", "repo")
-        layers_per_image = spec.get("layers_per_image", 4)
-        layer_size = spec.get("layer_size", 1048576)
-        untagged_every = spec.get("untagged_every", 0)
-        width = len(str(spec["repositories"] - 1))
-        for r in range(spec["repositories"]):
-            progress.step(f"generating {self.registry_name}: repositories", r, spec["repositories"])
-            repo = f"{prefix}-{r:0{width}d}"
-            if repo in self.content.repositories:
-                raise DocumentProblem(where, f"generated repository {repo!r} clashes with a declared one")
-            self.content.ensure_repository(repo, self.now)
-            for i in range(spec["images_per_repository"]):
-                label = f"{self.registry_name}/{repo}/{i}"
-                layers = []
-                for k in range(layers_per_image):
-                    digest = self.content.blobs.put_synthetic(digests.synthetic(f"{label}/{k}"), layer_size)
-                    layers.append({"mediaType": fmt["layer"], "digest": digest, "size": layer_size})
-                config = self.blob({"content": self._default_config(label, None, layers)}, where, label, fmt["config"])
-                document = {"schemaVersion": 2, "mediaType": fmt["manifest"], "config": config, "layers": layers}
-                raw = _dumps(document)
-                # The document is ours, so its parsed form is known without re-reading the JSON.
-                parsed = media.ParsedManifest(
-                    media_type=fmt["manifest"],
-                    config=media.Descriptor(config["mediaType"], config["digest"], config["size"]),
-                    layers=tuple(media.Descriptor(lay["mediaType"], lay["digest"], lay["size"]) for lay in layers),
-                    artifact_type=config["mediaType"],
-                )
-                tag = None if untagged_every and (i + 1) % untagged_every == 0 else f"v{i}"
-                self.content.put_parsed_manifest(repo, raw, digests.compute(raw), parsed, self.now, tag=tag)
-        progress.step(f"generating {self.registry_name}: repositories", spec["repositories"], spec["repositories"])
+        from docrsim.scenarios import synthetic
+
+        def on_repository(done: int, count: int) -> None:
+            progress.step(f"generating {self.registry_name}: repositories", done, count)
+
+        try:
+            synthetic.generate(self.content, self.registry_name, spec, self.now, on_repository)
+        except synthetic.RepositoryClash as exc:
+            raise DocumentProblem(where, str(exc)) from None

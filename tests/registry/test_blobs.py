@@ -406,3 +406,18 @@ def test_an_invalid_repository_name_is_name_invalid(reg, name):
 def test_a_token_for_one_registry_is_denied_on_an_unknown_one(reg, web):
     unknown_registry = Client(reg.live, "nosuch/web", web.http.headers["Authorization"].split()[1])
     assert oci_error(unknown_registry.get(f"/blobs/{sha256(b'')}")) == (403, "DENIED")
+
+
+def test_a_wsgi_server_that_takes_bytes_only_gets_the_same_blob_and_ranges(web):
+    # docrsim's server is sent a view of the stored bytes; any other WSGI server (here the
+    # Flask test client's) gets bytes slices: the same bytes either way.
+    data = bytes(range(256)) * 5000  # over one slice
+    digest = web.push_blob(data)
+    client = web.live.server.registry_app.test_client()
+    headers = {"Authorization": web.http.headers["Authorization"]}
+    base = web.live.registry_url  # the host the token was given for
+    whole = client.get(f"/v2/{web.name}/blobs/{digest}", headers=headers, base_url=base)
+    assert (whole.status_code, whole.data) == (200, data)
+    part = client.get(f"/v2/{web.name}/blobs/{digest}", headers={**headers, "Range": "bytes=1048570-1048585"},
+                      base_url=base)
+    assert (part.status_code, part.data) == (206, data[1048570:1048586])

@@ -72,13 +72,20 @@ def _raw_path() -> str:
     return raw.split("?", 1)[0] if raw else request.path
 
 
-def _link(page: int, per_page: int, token_offset: int | None = None) -> str:
+def _linker():
+    """A page's link from its numbers: the address, path and other parameters of this request
+    are worked out once for all the links of a page."""
+    base = f"{addresses.of_request().api_url}{_raw_path()}?"
     query = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page", "page_token", "page_size")]
-    ordered = [("page", page)]
-    if token_offset is not None:
-        ordered.append(("page_token", encode_token(token_offset)))
-    ordered.append(("per_page", per_page))
-    return f"{addresses.of_request().api_url}{_raw_path()}?{urlencode(ordered + query)}"
+
+    def link(page: int, per_page: int, token_offset: int | None = None) -> str:
+        ordered = [("page", page)]
+        if token_offset is not None:
+            ordered.append(("page_token", encode_token(token_offset)))
+        ordered.append(("per_page", per_page))
+        return base + urlencode(ordered + query)
+
+    return link
 
 
 def paginate(items: list, req: PageRequest) -> tuple[list, dict]:
@@ -88,6 +95,7 @@ def paginate(items: list, req: PageRequest) -> tuple[list, dict]:
     window = items[req.offset: req.offset + req.per_page]
     pages: dict[str, str] = {}
     tokens = req.with_tokens
+    _link = _linker() if req.offset > 0 or req.offset + req.per_page < total else None
     if req.offset > 0:
         pages["first"] = _link(1, req.per_page, 0 if tokens else None)
         prev_offset = max(0, min(req.offset, total) - req.per_page) if req.offset <= total else (last - 1) * req.per_page

@@ -63,8 +63,12 @@ def tag(registry_name: str, content: RegistryContent, repo: Repository, name: st
 
 def manifest(registry_name: str, content: RegistryContent, repo: Repository, digest: str,
              tags_by_manifest: dict[str, list[str]] | None = None) -> dict:
+    """``tags_by_manifest`` (Repository.tags_by_manifest) saves a page of manifests indexing
+    the tags once per manifest; one manifest alone looks its tags up directly."""
     if tags_by_manifest is None:
-        tags_by_manifest = repo.tags_by_manifest()
+        names = [name for name, t in repo.tags.items() if t.manifest_digest == digest]
+    else:
+        names = tags_by_manifest.get(digest, [])
     parsed = content.manifests[digest].parsed
     sizes = _sizes(content, digest)
     members = parsed.children if parsed.is_index else parsed.blob_references
@@ -75,7 +79,7 @@ def manifest(registry_name: str, content: RegistryContent, repo: Repository, dig
         "compressed_size_bytes": sizes.compressed,
         "size_bytes": sizes.uncompressed,
         "updated_at": format_instant(repo.manifests[digest]),
-        "tags": sorted(tags_by_manifest.get(digest, [])),
+        "tags": sorted(names),
         "blobs": [{"digest": d.digest, "compressed_size_bytes": d.size} for d in members],
     }
 
@@ -89,21 +93,35 @@ def newest_manifests(repo: Repository) -> list[str]:
     return sorted(repo.manifests, key=lambda d: (-repo.manifests[d].timestamp(), d))
 
 
+def newest_tag(repo: Repository) -> str:
+    """newest_tags(repo)[0], without sorting them all."""
+    newest = max(t.updated_at for t in repo.tags.values())
+    return min(name for name, t in repo.tags.items() if t.updated_at == newest)
+
+
+def newest_manifest(repo: Repository) -> str | None:
+    """newest_manifests(repo)[0] (None for none), without sorting them all."""
+    if not repo.manifests:
+        return None
+    newest = max(repo.manifests.values())
+    return min(digest for digest, pushed in repo.manifests.items() if pushed == newest)
+
+
 def repository_v1(registry_name: str, content: RegistryContent, repo: Repository) -> dict:
     return {
         "registry_name": registry_name,
         "name": repo.name,
-        "latest_tag": tag(registry_name, content, repo, newest_tags(repo)[0]),
+        "latest_tag": tag(registry_name, content, repo, newest_tag(repo)),
         "tag_count": len(repo.tags),
     }
 
 
 def repository_v2(registry_name: str, content: RegistryContent, repo: Repository) -> dict:
-    newest = newest_manifests(repo)
+    newest = newest_manifest(repo)
     return {
         "registry_name": registry_name,
         "name": repo.name,
-        "latest_manifest": manifest(registry_name, content, repo, newest[0]) if newest else None,
+        "latest_manifest": manifest(registry_name, content, repo, newest) if newest else None,
         "tag_count": len(repo.tags),
         "manifest_count": len(repo.manifests),
     }

@@ -12,12 +12,14 @@ from docrsim.http.registry.blobs import blobs
 from docrsim.http.registry.errors import OciError, render
 from docrsim.http.registry.listing import listing
 from docrsim.http.registry.manifests import manifests
+from docrsim.http.routing import LazyBuilderRule
 
 API_VERSION_HEADER = {"Docker-Distribution-API-Version": "registry/2.0"}
 
 
 def create_registry_app(sim, *, endpoints: Endpoints | None = None) -> Flask:
     app = Flask("docrsim.registry", static_folder=None)  # nothing of the working directory is served
+    app.url_rule_class = LazyBuilderRule  # URL builders made when first used (http/routing.py)
     # Blob bodies are streamed, never read whole, so no global body limit applies here.
     app.config.update(DOCRSIM_SIM=sim, DOCRSIM_ENDPOINTS=endpoints or Endpoints(), MAX_CONTENT_LENGTH=None)
     app.json.sort_keys = False

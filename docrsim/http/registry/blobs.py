@@ -12,6 +12,7 @@ from docrsim.core.errors import DomainError, Invalid
 from docrsim.http.registry import auth
 from docrsim.http.registry.errors import OciError, from_domain
 from docrsim.http.registry.names import known_registry, parse_digest, parse_name
+from docrsim.network.keepalive import BUFFERS_ACCEPTED
 
 blobs = Blueprint("blobs", __name__)
 _STREAM_CHUNK = 1024 * 1024
@@ -77,13 +78,13 @@ def fetch_blob(name, digest):
         status = 206
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     headers["Content-Length"] = str(stop - start)
-    view = memoryview(data)[start:stop]  # no copy: the stored bytes are streamed in slices
-
-    def body():
-        for offset in range(0, len(view), _STREAM_CHUNK):
-            yield bytes(view[offset: offset + _STREAM_CHUNK])
-
-    return Response(body(), status=status, headers=headers, direct_passthrough=True)
+    view = memoryview(data)[start:stop]  # a window on the stored bytes, not a copy
+    if request.environ.get(BUFFERS_ACCEPTED):
+        body = (view,)  # docrsim's server sends it as it is: the kernel copies, Python does not
+    else:
+        # A WSGI server may take bytes only: slices copied one at a time.
+        body = (bytes(view[offset: offset + _STREAM_CHUNK]) for offset in range(0, len(view), _STREAM_CHUNK))
+    return Response(body, status=status, headers=headers, direct_passthrough=True)
 
 
 def _upload_location(name: str, uuid: str) -> str:
