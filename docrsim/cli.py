@@ -73,7 +73,7 @@ def _fail(message: str) -> None:
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
           gc_delete_rate, state_file, verbose, log_format, wsgi_server, tls, proxy_port, ca_dir):
     """Run the API host and the registry host until interrupted."""
-    from docrsim.core.clock import make_clock, parse_instant
+    from docrsim.core.clock import format_exact_instant, make_clock, parse_instant
     from docrsim.core.credentials import TokenPolicy
     from docrsim.core.errors import DomainError
     from docrsim.core.state import Simulation
@@ -132,7 +132,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         click.echo(f"CA:            {server.authority.certificate_path}")
     if state_file:
         click.echo(f"state file:    {state_file} ({'loaded' if loaded else 'saved on shutdown'})")
-    click.echo(f"docrsim ready ({clock.kind} clock at {sim.now().isoformat()}, seed {sim.ids.seed})", )
+    click.echo(f"docrsim ready ({clock.kind} clock at {format_exact_instant(sim.now())}, seed {sim.ids.seed})")
     sys.stdout.flush()
     stopping.wait()
     server.stop()

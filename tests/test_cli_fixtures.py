@@ -187,6 +187,14 @@ def test_the_control_api_reads_the_yaml_scenarios_are_written_in(served):
     assert clock.status_code == 200
 
 
+def test_a_name_and_a_body_are_refused_together_even_chunked(served):
+    before = registries(served)
+    for body in ("registries: []\n", iter([b"registries: []\n"])):  # with a length, then chunked
+        both = requests.post(f"{served}/_docrsim/fixtures?name=small-app", data=body, headers=YAML, timeout=WAIT)
+        assert both.status_code == 422 and "not both" in both.json()["message"]
+    assert registries(served) == before
+
+
 def test_the_control_api_refuses_other_types_with_415(served):
     answer = requests.post(f"{served}/_docrsim/fixtures", data="registries: []",
                            headers={"Content-Type": "text/plain"}, timeout=WAIT)

@@ -87,3 +87,12 @@ def test_colour_marks_the_status_on_a_terminal_only():
     RequestLog(in_file).write(entry, 0.0012)
     assert in_file.getvalue() == "2026-01-01T00:00:00Z api      GET    /v2/account - 404 1.2ms\n"
     assert on_terminal.getvalue() == "2026-01-01T00:00:00Z api      GET    /v2/account - \033[33m404\033[0m 1.2ms\n"
+
+
+def test_control_characters_of_a_path_never_reach_the_terminal():
+    entry = Entry(seq=1, at=datetime(2026, 1, 1, tzinfo=timezone.utc), host="api", method="GET",
+                  path="/v2/\x1b[2Jx", query="a=\x07", operation_id=None, control=False, status=404,
+                  request_id="r", fault=None)
+    written = io.StringIO()
+    RequestLog(written).write(entry, 0.001)
+    assert written.getvalue() == "2026-01-01T00:00:00Z api      GET    /v2/\\x1b[2Jx?a=\\x07 - 404 1.0ms\n"

@@ -106,7 +106,7 @@ def load_fixture():
     """Add a scenario's registries: the body's document, or the shipped scenario ``?name=``."""
     name = request.args.get("name")
     if name is not None:
-        if request.content_length:
+        if request.content_length or request.headers.get("Transfer-Encoding"):  # chunked bodies too
             raise Invalid("give the scenario as ?name= or as the body, not both")
         document = _scenario(name)
     else:

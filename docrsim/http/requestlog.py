@@ -43,7 +43,7 @@ class RequestLog:
             self.stream.flush()
 
     def text_line(self, entry: Entry, seconds: float) -> str:
-        target = entry.path + (f"?{entry.query}" if entry.query else "")
+        target = _printable(entry.path + (f"?{entry.query}" if entry.query else ""))
         status = str(entry.status)
         if self.colour:
             status = f"{_COLOURS.get(entry.status // 100, '')}{status}{_RESET}"
@@ -58,3 +58,9 @@ class RequestLog:
         from docrsim.http.observe import entry_body
 
         return json.dumps({**entry_body(entry), "duration_ms": round(seconds * 1000, 3)}, separators=(",", ":"))
+
+
+def _printable(text: str) -> str:
+    """A path as received may hold control characters (an escape sequence would reach the
+    user's terminal): they are written as \\xNN."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
