@@ -69,7 +69,8 @@ def _fail(message: str) -> None:
                    "registry.digitalocean.com to docrsim, and nothing else; turns --tls on.")
 @click.option("--ca-dir", type=click.Path(file_okay=False),
               help="Folder of docrsim's CA, made there on first use and reused "
-                   "[default: $DOCRSIM_CA_DIR, else ~/.local/share/docrsim/ca].")
+                   "[default: $DOCRSIM_CA_DIR, else $XDG_DATA_HOME/docrsim/ca, ~/.local/share/docrsim/ca "
+                   "without XDG_DATA_HOME].")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
           gc_delete_rate, state_file, verbose, log_format, wsgi_server, tls, proxy_port, ca_dir):
     """Run the API host and the registry host until interrupted."""
@@ -336,7 +337,8 @@ def import_state(path, url):
 @click.option("--token", envvar="DIGITALOCEAN_ACCESS_TOKEN", default=DEFAULT_TOKEN, show_default=True,
               help="API token the tools use (or set DIGITALOCEAN_ACCESS_TOKEN); with --tokens, a listed one.")
 @click.option("--docker-config", type=click.Path(file_okay=False),
-              help="Folder to write docker's config.json in [default: ~/.local/share/docrsim/docker-config].")
+              help="Folder to write docker's config.json in [default: $XDG_DATA_HOME/docrsim/docker-config, "
+                   "~/.local/share/docrsim/docker-config without XDG_DATA_HOME].")
 def env_command(url, token, docker_config):
     """Print `export` lines pointing unmodified tools at the docrsim at URL: eval "$(docrsim env)".
 
