@@ -264,9 +264,9 @@ _URL = click.option("--url", default=control_client.DEFAULT_URL, show_default=Tr
                     help="API host of the running docrsim (or set DOCRSIM_URL).")
 
 
-def _call(url: str, method: str, path: str, body=None) -> tuple[int, object]:
+def _call(url: str, method: str, path: str, body=None, *, token: str | None = None) -> tuple[int, object]:
     try:
-        return control_client.call(url, method, path, body)
+        return control_client.call(url, method, path, body, token=token)
     except control_client.ControlError as exc:
         click.echo(f"docrsim: {exc.message}", err=True)
         sys.exit(exc.exit_code)
@@ -346,13 +346,19 @@ def env_command(url, token, docker_config):
     registry.digitalocean.com: HTTPS_PROXY and NO_PROXY, the CA bundle for Go/OpenSSL
     (SSL_CERT_FILE), requests (REQUESTS_CA_BUNDLE), curl (CURL_CA_BUNDLE) and Node
     (NODE_EXTRA_CA_CERTS), DIGITALOCEAN_ACCESS_TOKEN, a DOCKER_CONFIG logged in to
-    registry.digitalocean.com, and DOCRSIM_URL. Exit codes: 1 the server refused, 2 bad input,
-    3 no docrsim at the URL."""
+    registry.digitalocean.com, and DOCRSIM_URL. The token is checked with one DO API call.
+    Exit codes: 1 the server refused (the token too), 2 bad input, 3 no docrsim at the URL."""
     from docrsim.network import environment
 
     status, endpoints = _call(url, "GET", "/_docrsim/endpoints")
     if status != 200 or not isinstance(endpoints, dict) or "api_url" not in endpoints:
         _refused(f"{url} did not say where it listens: HTTP {status}: {control_client.error_message(endpoints)}")
+    # Every tool would be refused with a token this docrsim does not take (one started with
+    # --tokens takes only those listed): say so now rather than leave each tool to fail.
+    status, answer = _call(url, "GET", "/v2/registries?per_page=1", token=token)
+    if status == 401:
+        _refused(f"{url} does not accept the token {token!r} ({control_client.error_message(answer)}); "
+                 f"give one it was started with (--tokens) as --token or DIGITALOCEAN_ACCESS_TOKEN")
     folder = Path(docker_config) if docker_config else environment.default_docker_config()
     try:
         environment.write_docker_config(folder, token, token, endpoints["registry_host"])

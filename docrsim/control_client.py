@@ -23,12 +23,15 @@ class ControlError(Exception):
         self.exit_code = exit_code
 
 
-def call(base_url: str, method: str, path: str, body=None) -> tuple[int, object]:
-    """``(status, parsed JSON body or None)``; ControlError when no docrsim answers."""
+def call(base_url: str, method: str, path: str, body=None, *, token: str | None = None) -> tuple[int, object]:
+    """``(status, parsed JSON body or None)``; ControlError when no docrsim answers. ``token``
+    goes as ``Authorization: Bearer`` (the DO API wants one; the control API none)."""
     url = base_url.rstrip("/") + path
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             status, raw = response.status, response.read()

@@ -121,3 +121,21 @@ def test_an_unusable_ca_folder_stops_serve_and_is_left_alone(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"docrsim: {tmp_path / 'ca.pem'}: not a PEM certificate")
     assert (tmp_path / "ca.pem").read_text() == "garbage"
+
+
+def test_env_refuses_a_token_a_docrsim_with_a_token_list_does_not_take(tmp_path):
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text("dop_v1_reader: [registry:read]\n")
+    process = ServedProcess("--tokens", str(tokens))
+    try:
+        api = process.wait_ready()["API host"]
+        refused = docrsim("env", "--url", api, "--docker-config", str(tmp_path / "d"),
+                          env={"DIGITALOCEAN_ACCESS_TOKEN": "dop_v1_unlisted"})
+        listed = docrsim("env", "--url", api, "--docker-config", str(tmp_path / "d"), "--token", "dop_v1_reader")
+    finally:
+        process.kill()
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith(f"docrsim: {api} does not accept the token 'dop_v1_unlisted' (")
+    assert refused.stderr.rstrip().endswith("give one it was started with (--tokens) as --token or "
+                                            "DIGITALOCEAN_ACCESS_TOKEN")
+    assert listed.returncode == 0 and parse_exports(listed.stdout)["DIGITALOCEAN_ACCESS_TOKEN"] == "dop_v1_reader"
