@@ -57,7 +57,13 @@ def reset():
     """Back to the start-up scenarios, to the scenario given as ``fixture`` (a document, or a
     shipped scenario's name), or to the world an export (``GET /_docrsim/state``) saved, given
     as ``state``."""
-    body = control_object(request, allowed={"fixture", "state"}, optional=True, limit=STATE_BODY_LIMIT)
+    try:
+        body = control_object(request, allowed={"fixture", "state"}, optional=True, limit=STATE_BODY_LIMIT)
+    except Invalid as exc:
+        if "unknown field" in exc.message:  # a scenario or a state sent bare, most likely
+            raise Invalid(f"{exc.message} (a reset takes {{\"fixture\": <scenario or name>}} or "
+                          f"{{\"state\": <saved state>}})") from None
+        raise
     if len(body) > 1:
         raise Invalid("give at most one of 'fixture' or 'state'")
     sim = _sim()

@@ -287,3 +287,10 @@ def test_wrong_method_is_405_with_allow(live, method, path, allowed):
     offered = {m.strip() for m in answer.headers["Allow"].split(",")}
     assert allowed <= offered
     assert method not in offered
+
+
+def test_a_scenario_sent_bare_to_reset_is_told_how_to_send_it(live):
+    answer = live.http.post(live.url("/_docrsim/reset"), json={"registries": [{"name": "acme"}]})
+    assert answer.status_code == 422
+    assert answer.json()["message"] == ('unknown field: registries (a reset takes {"fixture": <scenario or name>} '
+                                        'or {"state": <saved state>})')
