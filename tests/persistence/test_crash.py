@@ -3,7 +3,8 @@
 A seeded script of one-request changes (token requests, blob uploads, manifest pushes, tag and
 manifest deletes, docker credentials, garbage collections started and cancelled, clock moves)
 runs against ``docrsim serve --state DIR`` while the test kills it with SIGKILL after a seeded
-random delay, restarts it on the same folder, and goes on, again and again.
+random delay, restarts it on the same folder (now and then killing that start too, while it
+loads the folder or compacts it), and goes on, again and again.
 
 A replica (an in-process docrsim with the same start) is sent each request after the served
 one answered it, so it always holds the world as of the last acknowledged response. After each
@@ -21,6 +22,7 @@ import os
 import random
 import signal
 import threading
+import time
 
 import pytest
 import requests
@@ -116,7 +118,6 @@ def _quoted(repo: str) -> str:
 
 def script(rng: random.Random):
     """An endless seeded stream of steps, mostly ones that change something."""
-    pushed: dict[str, list[bytes]] = {repo: [] for repo in REPOS}
     manifests: dict[str, list[str]] = {repo: [] for repo in REPOS}
     counter = 0
     yield ("token",)
@@ -124,30 +125,30 @@ def script(rng: random.Random):
         counter += 1
         repo = rng.choice(REPOS)
         roll = rng.random()
-        if roll < 0.30:
-            data = f"blob {counter} ".encode() * rng.randint(1, 2000)
-            pushed[repo].append(data)
-            yield ("blob", repo, data)
-        elif roll < 0.50 and len(pushed[repo]) >= 2:
-            config, *layers = rng.sample(pushed[repo], min(len(pushed[repo]), rng.randint(2, 4)))
+        if roll < 0.35:  # an image: its config and layer, then its manifest, a request each
+            config, layer = b'{"n":%d}' % counter, f"layer {counter} ".encode() * rng.randint(1, 2000)
+            yield ("blob", repo, config)
+            yield ("blob", repo, layer)
             raw = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                                          "digest": sha256(config), "size": len(config)},
                               "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                                          "digest": sha256(layer), "size": len(layer)} for layer in layers]},
+                                          "digest": sha256(layer), "size": len(layer)}]},
                              sort_keys=True).encode()
             manifests[repo].append(sha256(raw))
             yield ("manifest", repo, rng.choice(("latest", "v1", "v2", f"build-{counter}")), raw)
-        elif roll < 0.58:
+        elif roll < 0.45:
+            yield ("blob", repo, f"dangling {counter}".encode())
+        elif roll < 0.55:
             yield ("untag", repo, rng.choice(("latest", "v1", "v2", "2025.12")))
-        elif roll < 0.63 and manifests[repo]:
+        elif roll < 0.60 and manifests[repo]:
             yield ("unmanifest", repo, rng.choice(manifests[repo]))
-        elif roll < 0.67:
+        elif roll < 0.65:
             yield ("credentials",)
-        elif roll < 0.73:
+        elif roll < 0.70:
             yield ("gc", rng.choice(("unreferenced blobs only", "untagged manifests only",
                                      "untagged manifests and unreferenced blobs")))
-        elif roll < 0.76:
+        elif roll < 0.74:
             yield ("cancel",)
         elif roll < 0.90:
             yield ("clock", rng.choice((0.5, 2, 30, 120, 901)))
@@ -217,7 +218,7 @@ def test_a_killed_docrsim_restarts_with_exactly_what_it_acknowledged(tmp_path):
     folder = tmp_path / "state"
     replica = Replica()
     served, client = start_served(folder)
-    applied_in_flight = acknowledged = 0
+    applied_in_flight = acknowledged = starts_killed = 0
     landed: dict[str, int] = {}
     try:
         assert client.state() == replica.state()
@@ -226,6 +227,12 @@ def test_a_killed_docrsim_restarts_with_exactly_what_it_acknowledged(tmp_path):
             acknowledged += flight["acknowledged"]
             for kind, count in flight["landed"].items():
                 landed[kind] = landed.get(kind, 0) + count
+            if rng.random() < 0.15:
+                # Killed again while starting: loading, or folding the log into world.json.
+                starting = ServedProcess("--clock", "manual", "--state", str(folder))
+                time.sleep(rng.uniform(0.0, 0.4))
+                starting.kill()
+                starts_killed += 1
             served, client = start_served(folder)
             after, expected = client.state(), replica.state()
             if after != expected and flight["step"] is not None:
@@ -250,7 +257,7 @@ def test_a_killed_docrsim_restarts_with_exactly_what_it_acknowledged(tmp_path):
     finally:
         served.kill()
         replica.stop()
-    print(f"{KILLS} kills, {acknowledged} steps acknowledged ({landed} succeeded), "
+    print(f"{KILLS} kills (and {starts_killed} while starting), {acknowledged} steps acknowledged ({landed} succeeded), "
           f"{applied_in_flight} in-flight ones applied whole")
 
 
