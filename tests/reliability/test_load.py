@@ -109,14 +109,14 @@ def run(tmp_path_factory):
         warm_up(api, host, root / "warm-up")
         baseline = memory(served.proc.pid, "VmRSS")
 
-        # The largest image's manifest arrives 5 s late (real time), so that one push at least
-        # is still under way when the collection starts, whatever the machine's speed.
+        # The largest image's manifest arrives 5 s late (real time): that push is still under
+        # way when the collection starts, unless half the others take 5 s longer to end.
         call("POST", f"{api}/_docrsim/faults", json={
             "method": "PUT", "path": f"/v2/{REGISTRY}/{images[-1].repository}/manifests/*",
             "delay_ms": 5000, "times": 1})
         with Readers(api, TOKEN) as readers:
             pushes = [Push.start(image, host, creds) for image in images]
-            # Mid-way: once half the pushes have ended (landed, before any collection).
+            # Mid-way: once half the pushes have ended.
             until("half the pushes ended", lambda: sum(p.done.is_set() for p in pushes) >= PUSHES // 2)
             # The run is held when it reaches scanning, so that what it deletes can be known
             # (asked for) once every push has ended, and compared with what it did.
