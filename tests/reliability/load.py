@@ -115,12 +115,13 @@ def pull_matches(image: Image, host: str, creds: str, into: Path) -> None:
 
 class Readers:
     """DO API readers on threads, each in a loop until stopped: the registry, its repositories
-    and each one's tags, the garbage collections. Every answer must be a 200; what they saw of
-    the runs' statuses is kept in order."""
+    and each one's tags, the garbage collections. Every answer must be a 200 and every tag on
+    the digest its image was pushed with; what they saw of the runs' statuses is kept in order."""
 
-    def __init__(self, api: str, token: str, threads: int = 3):
+    def __init__(self, api: str, token: str, images: list[Image], threads: int = 3):
         self.api = api
         self.token = token
+        self.digests = {image.repository: image.digest for image in images}
         self.stop = threading.Event()
         self.errors: list[str] = []
         self.requests = 0
@@ -161,7 +162,11 @@ class Readers:
                     self._get(session, f"/v2/registries/{REGISTRY}")
                     listed = self._get(session, f"/v2/registries/{REGISTRY}/repositoriesV2?per_page=200") or {}
                     for name in [r["name"] for r in listed.get("repositories", [])]:
-                        self._get(session, f"/v2/registries/{REGISTRY}/repositories/{name}/tags")
+                        tags = self._get(session, f"/v2/registries/{REGISTRY}/repositories/{name}/tags") or {}
+                        wrong = [t for t in tags.get("tags", []) if t["manifest_digest"] != self.digests.get(name)]
+                        if wrong:
+                            with self._lock:
+                                self.errors.append(f"{name}: tags on another digest: {wrong}")
                 elif index % 3 == 1:
                     runs = self._get(session, f"/v2/registry/{REGISTRY}/garbage-collections") or {}
                     with self._lock:

@@ -114,7 +114,7 @@ def run(tmp_path_factory):
         call("POST", f"{api}/_docrsim/faults", json={
             "method": "PUT", "path": f"/v2/{REGISTRY}/{images[-1].repository}/manifests/*",
             "delay_ms": 5000, "times": 1})
-        with Readers(api, TOKEN) as readers:
+        with Readers(api, TOKEN, images) as readers:
             pushes = [Push.start(image, host, creds) for image in images]
             # Mid-way: once half the pushes have ended.
             until("half the pushes ended", lambda: sum(p.done.is_set() for p in pushes) >= PUSHES // 2)
