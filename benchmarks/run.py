@@ -1,7 +1,7 @@
 """docrsim's performance figures, each measured side by side with a peer in one run.
 
     make bench                                  # installs the peers, then runs this
-    .venv/bin/python benchmarks/run.py [--only api,registry,proxy,gc,overhead] [--quick] [--json FILE]
+    .venv/bin/python benchmarks/run.py [--only api,registry,proxy,state,gc,overhead] [--quick] [--json FILE]
 
 Sections (benchmarks/README.md explains every figure):
 
@@ -11,6 +11,8 @@ Sections (benchmarks/README.md explains every figure):
   distribution registry (Debian's ``docker-registry``), with each server's memory growth;
 - proxy: the same skopeo copy in and out by the production name, through docrsim's forward
   proxy and TLS, against the direct plain-HTTP copy, alternating, in the same run;
+- state: what ``serve --state DIR`` (every change saved before its response) costs a skopeo push
+  and a DO API tag delete, against the same docrsim in memory, alternating;
 - gc: the mark and sweep of the synthetic 1,000,000-blob registry (time and memory of the
   computation alone), and the same shape of content at 11,000 objects against
   ``docker-registry garbage-collect`` on its own filesystem layout;
@@ -621,6 +623,83 @@ def proxy_section(args, results: list) -> None:
                     "met": ratio_in <= PROXY_GOAL and ratio_out <= PROXY_GOAL and direct["same"] and proxied["same"]})
 
 
+# -- the cost of --state ---------------------------------------------------------------------------
+STATE_GOAL = 1.5
+STATE_TAGS = 400  # tags deleted one by one, per server and round
+
+
+def timed_deletes(sim: "Docrsim", tags: list[str]) -> float:
+    """Median seconds of one DO API tag delete, on one kept-alive connection."""
+    host, port = sim.api.split("//")[1].rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    times = []
+    for tag in tags:
+        started = time.perf_counter()
+        connection.request("DELETE", f"/v2/registries/huge/repositories/repo-0/tags/{tag}",
+                           headers={"Authorization": "Bearer bench"})
+        answer = connection.getresponse()
+        answer.read()
+        times.append(time.perf_counter() - started)
+        if answer.status != 204:
+            raise RuntimeError(f"deleting tag {tag}: HTTP {answer.status}")
+    connection.close()
+    return statistics.median(times)
+
+
+def state_section(args, results: list) -> None:
+    print("\n== --state: a push and a DO API delete with every change saved, vs in memory ==", flush=True)
+    if shutil.which("skopeo") is None:
+        skip("state section", "skopeo is not installed (apt-get install skopeo)")
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.clients.oci_layout import tagged_digest
+
+    with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
+        scratch = Path(scratch)
+        source, image_bytes = build_image(scratch, max(args.layer_mib // 4, 1))
+        fixture = scratch / "tags.json"
+        fixture.write_text(json.dumps(synthetic(1, STATE_TAGS)))
+        ways = {"in memory": (), "--state": ("--state",), "--state --fsync": ("--state", "--fsync")}
+        figures: dict[str, dict[str, list]] = {way: {"push": [], "delete": []} for way in ways}
+        for trip in range(args.copies):
+            for way, flags in ways.items():  # alternating, so the ways see the same machine load
+                extra = [*flags, str(scratch / f"state-{trip}-{len(figures[way]['push'])}-{way[-5:]}")] \
+                    if flags else []
+                sim = Docrsim("--fixture", str(fixture), *extra)
+                try:
+                    auths = sim.call("GET", "/v2/registries/huge/docker-credentials?read_write=true")["auths"]
+                    (host, entry), = auths.items()
+                    creds = base64.b64decode(entry["auth"]).decode()
+                    figures[way]["push"].append(skopeo(
+                        "copy", "--dest-tls-verify=false", "--dest-creds", creds, f"oci:{source}:v1",
+                        f"docker://{host}/huge/pushed:v1", timeout=args.copy_timeout))
+                    back = scratch / f"back-{trip}-{way[-5:]}"
+                    skopeo("copy", "--src-tls-verify=false", "--src-creds", creds, f"docker://{host}/huge/pushed:v1",
+                           f"oci:{back}:v1", timeout=args.copy_timeout)
+                    if tagged_digest(back, "v1") != tagged_digest(source, "v1"):
+                        raise RuntimeError(f"{way}: the image pulled back is not the one pushed")
+                    shutil.rmtree(back)
+                    tags = [f"v{i}" for i in range(STATE_TAGS) if (i + 1) % 10]  # every 10th is untagged
+                    figures[way]["delete"].append(timed_deletes(sim, tags))
+                finally:
+                    sim.stop()
+    medians = {way: {k: statistics.median(v) for k, v in f.items()} for way, f in figures.items()}
+    base = medians["in memory"]
+    print(f"{'way (median of rounds)':24} {'push s':>8} {'x':>6} {'tag delete ms':>14} {'x':>6}")
+    for way, m in medians.items():
+        print(f"{way:24} {m['push']:8.2f} {m['push'] / base['push']:6.2f} {m['delete'] * 1e3:14.3f} "
+              f"{m['delete'] / base['delete']:6.2f}", flush=True)
+    saved = medians["--state"]
+    push_ratio, delete_ratio = saved["push"] / base["push"], saved["delete"] / base["delete"]
+    print(f"with --state: a push {push_ratio:.2f}x, a delete {delete_ratio:.2f}x the in-memory time "
+          f"(goal <= {STATE_GOAL}x; --fsync is reported, not held to it)")
+    results.append({"section": "state", "figure": "--state cost: skopeo push and DO API tag delete",
+                    "image_bytes": image_bytes, "medians": medians, "rounds": figures,
+                    "push_ratio": push_ratio, "delete_ratio": delete_ratio,
+                    "goal": f"a push and a delete with --state within {STATE_GOAL}x of in memory",
+                    "met": push_ratio <= STATE_GOAL and delete_ratio <= STATE_GOAL})
+
+
 # -- garbage collection ----------------------------------------------------------------------
 GC_PROBE = r"""
 import gc, json, sys, time, tracemalloc, re
@@ -953,7 +1032,7 @@ def main() -> None:
         print(json.dumps(load_worker(json.loads(sys.argv[2]))))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="api,registry,proxy,gc,overhead", help="comma-separated sections to run")
+    parser.add_argument("--only", default="api,registry,proxy,state,gc,overhead", help="comma-separated sections to run")
     parser.add_argument("--quick", action="store_true", help="fewer requests and repeats, a 40 MB image")
     parser.add_argument("--servers", default="threaded,waitress", help="WSGI servers to run docrsim on")
     parser.add_argument("--requests", type=int, default=200, help="requests per client per API figure (8 clients)")
@@ -979,8 +1058,8 @@ def main() -> None:
           f"Python {info['python']}, {info['system']}; load average {info['load_average']}")
     print("command: " + " ".join([Path(sys.executable).name, "benchmarks/run.py", *sys.argv[1:]]), flush=True)
     results: list = []
-    sections = {"api": api_section, "registry": registry_section, "proxy": proxy_section, "gc": gc_section,
-                "overhead": overhead_section}
+    sections = {"api": api_section, "registry": registry_section, "proxy": proxy_section, "state": state_section,
+                "gc": gc_section, "overhead": overhead_section}
     for name in args.only.split(","):
         try:
             sections[name.strip()](args, results)

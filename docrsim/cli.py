@@ -52,9 +52,12 @@ def _fail(message: str) -> None:
 @click.option("--gc-delete-rate", type=click.FloatRange(min=0, min_open=True), default=Rates.delete_objects_per_second,
               show_default=True, help="Objects a garbage collection deletes per simulated second "
                                       "(each also takes its size at 100 MiB per second).")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False),
-              help="Keep the world in this file: load it at start if it exists (the fixtures then only "
-                   "set what a reset returns to), save it on Ctrl-C or SIGTERM.")
+@click.option("--state", "state_dir", type=click.Path(),
+              help="Keep the world in this folder (made if missing): every change is written there before "
+                   "its response, so a killed docrsim loses nothing. A world found there is loaded at start "
+                   "(the fixtures then only set what a reset returns to).")
+@click.option("--fsync", is_flag=True, help="With --state: sync each change to the disk before its response too, so "
+                                            "that a power cut loses nothing either (slower).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr: simulated time, host, method, path, "
                                               "operation id, status, duration.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -72,7 +75,7 @@ def _fail(message: str) -> None:
                    "[default: $DOCRSIM_CA_DIR, else $XDG_DATA_HOME/docrsim/ca, ~/.local/share/docrsim/ca "
                    "without XDG_DATA_HOME].")
 def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed, tokens_file, gc_scan_rate,
-          gc_delete_rate, state_file, verbose, log_format, wsgi_server, tls, proxy_port, ca_dir):
+          gc_delete_rate, state_dir, fsync, verbose, log_format, wsgi_server, tls, proxy_port, ca_dir):
     """Run the API host and the registry host until interrupted."""
     from docrsim.core.clock import format_exact_instant, make_clock, parse_instant
     from docrsim.core.credentials import TokenPolicy
@@ -82,14 +85,18 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     from docrsim.network import NetworkSetupError
     from docrsim.server import Server
     from docrsim import listening, terminal
-    from docrsim.core.persistence import statefile
+    from docrsim.core.persistence.folder import StateFolder
 
     problem = (listening.port_clash(api_port, registry_port, proxy_port)
                or listening.probe(host, api_port, registry_port, proxy_port))
     if problem:
         _fail(problem)
+    if fsync and not state_dir:
+        _fail("--fsync needs --state: without a state folder nothing is written")
     shown = terminal.show_progress()  # a bulk scenario or a big state takes a while: say how far it is
+    folder = None
     try:
+        folder = StateFolder.open(state_dir, fsync=fsync) if state_dir else None
         start = parse_instant(start_time) if start_time else None
         clock = make_clock(clock_kind, start)
         documents = _read_scenarios(fixtures, shown)
@@ -100,9 +107,15 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         rates = Rates(scan_manifests_per_second=gc_scan_rate, delete_objects_per_second=gc_delete_rate)
         sim = Simulation(clock=clock, seed=seed, gc_rates=rates)
         restore(sim, documents, sources=list(fixtures))
-        loaded = _load_state(sim, state_file) if state_file else False
+        loaded = folder.load(sim) if folder else False
+        for warning in folder.warnings if folder else ():
+            click.echo(f"docrsim: warning: {warning}", err=True)
+        if folder:
+            folder.start(sim)
     except DomainError as exc:
         shown.end()
+        if folder:
+            folder.close()
         _fail_lines(_start_up_problems(exc, fixtures))
     shown.end()
     # A large scenario is hundreds of thousands of long-lived objects; left to Python's cyclic
@@ -113,7 +126,7 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
     try:
         server = Server(sim, host=host, api_port=api_port, registry_port=registry_port,
                         baseline=documents, tokens=tokens, request_log=_request_log(verbose, log_format),
-                        server=wsgi_server, tls=tls, ca_dir=ca_dir, proxy_port=proxy_port)
+                        server=wsgi_server, tls=tls, ca_dir=ca_dir, proxy_port=proxy_port, state_folder=folder)
     except NetworkSetupError as exc:
         _fail(str(exc))
     except ImportError as exc:
@@ -131,19 +144,22 @@ def serve(host, api_port, registry_port, fixtures, clock_kind, start_time, seed,
         click.echo(f"proxy:         {server.proxy_url} (for {server.proxy.describe_routes()})")
     if server.authority is not None:
         click.echo(f"CA:            {server.authority.certificate_path}")
-    if state_file:
-        click.echo(f"state file:    {state_file} ({'loaded' if loaded else 'saved on shutdown'})")
+    if folder:
+        click.echo(f"state folder:  {state_dir} ({'loaded' if loaded else 'new'}; every change saved before its "
+                   f"response{', synced' if fsync else ''})")
     click.echo(f"docrsim ready ({clock.kind} clock at {format_exact_instant(sim.now())}, seed {sim.ids.seed})")
     sys.stdout.flush()
     stopping.wait()
     server.stop()
-    if state_file:
+    if folder:
         try:
-            statefile.write(state_file, sim.export_state())
+            folder.compact()  # the log folded into world.json, so the next start reads one file
         except DomainError as exc:
-            click.echo(f"docrsim: {exc.message}", err=True)
+            click.echo(f"docrsim: {exc.message} (every change is in its log still)", err=True)
             sys.exit(1)
-        click.echo(f"state saved to {state_file}")
+        finally:
+            folder.close()
+        click.echo(f"state saved to {state_dir}")
     click.echo("docrsim stopped")
 
 
@@ -190,22 +206,6 @@ def _start_up_problems(error, fixtures) -> list[str]:
             if found:  # none when the scenario is fine alone (a registry another one also makes)
                 return _located(reference, found)
     return error.lines()
-
-
-def _load_state(sim, path: str) -> bool:
-    """Load the world saved in ``path``; False when there is none yet (the first run)."""
-    from docrsim.core.persistence import statefile
-    from docrsim.core.persistence.format import StateError
-
-    if not Path(path).exists():
-        if not Path(path).absolute().parent.is_dir():
-            raise statefile.StateFileError(f"{path}: its directory does not exist, so it could not be saved")
-        return False
-    try:
-        sim.import_state(statefile.read(path))
-    except StateError as exc:
-        raise StateError(exc.problems, f"{path}: {exc.prefix}") from None
-    return True
 
 
 @main.group()
@@ -303,6 +303,16 @@ def export_state(url, output):
         click.echo(f"docrsim: {exc.message}", err=True)
         sys.exit(control_client.BAD_INPUT)
     click.echo(f"state of {url} saved to {output}")
+
+
+@state_group.command("compact")
+@_URL
+def compact_state(url):
+    """Fold the state folder's log into its world.json (a docrsim started with --state DIR)."""
+    status, answer = _call(url, "POST", "/_docrsim/state/compact")
+    if status != 200 or not isinstance(answer, dict):
+        _refused(f"{url} did not compact its state: HTTP {status}: {control_client.error_message(answer)}")
+    click.echo(f"state of {url} compacted into {answer['folder']}/world.json")
 
 
 @state_group.command("import")

@@ -30,10 +30,10 @@ def write_atomically(path: str | os.PathLike, data: bytes, mode: int = 0o600) ->
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
     """Make the rename itself durable (POSIX); where directories cannot be opened, skip it."""
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -98,6 +98,15 @@ class _Waitress:
         wasyncore.close_all(self._server._map)
 
 
+def _save_after_each_request(api_app, registry_app, folder) -> None:
+    from docrsim.http import saving
+    from docrsim.http.errors import do_error_response
+    from docrsim.http.registry.errors import OciError, render
+
+    saving.install(api_app, folder, lambda message: do_error_response(500, "server_error", message))
+    saving.install(registry_app, folder, lambda message: render(OciError("UNKNOWN", message, status=500)))
+
+
 class TlsUnsupported(NetworkSetupError):
     """The chosen WSGI server cannot speak TLS."""
 
@@ -108,7 +117,8 @@ _BACKENDS = {"threaded": _Threaded, "waitress": _Waitress}
 class Server:
     """Both listeners, each served by its own thread; ``port=0`` picks a free port.
 
-    ``tls=True`` makes both hosts speak TLS beside plain HTTP, with a certificate from the CA
+    ``state_folder`` (a StateFolder, started) has every request's changes saved there before
+    its response leaves. ``tls=True`` makes both hosts speak TLS beside plain HTTP, with a certificate from the CA
     kept in ``ca_dir`` (``docrsim.network.authority``), and their URLs https; ``proxy_port``
     (0 for a free port) also starts the forward proxy for DOCR's production host names, which
     needs TLS and so turns it on. Both can also be turned on later, while serving; the URLs
@@ -116,7 +126,7 @@ class Server:
 
     def __init__(self, sim: Simulation, *, host="127.0.0.1", api_port=8080, registry_port=5000,
                  baseline=(), tokens=None, request_log=None, server=DEFAULT_SERVER,
-                 tls=False, ca_dir=None, proxy_port: int | None = None):
+                 tls=False, ca_dir=None, proxy_port: int | None = None, state_folder=None):
         if server not in _BACKENDS:
             raise ValueError(f"unknown WSGI server {server!r}: choose one of {', '.join(SERVERS)}")
         self.sim = sim
@@ -128,6 +138,8 @@ class Server:
         self.registry_app = create_registry_app(sim, endpoints=self.endpoints)
         for app in (self.api_app, self.registry_app):  # a RequestLog (http/requestlog.py), or None
             app.config["DOCRSIM_REQUEST_LOG"] = request_log
+        if state_folder is not None:  # a docrsim.core.persistence.folder.StateFolder
+            _save_after_each_request(self.api_app, self.registry_app, state_folder)
         self._api = backend(host, api_port, self.api_app)
         try:
             self._registry = backend(host, registry_port, self.registry_app)

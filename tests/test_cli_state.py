@@ -1,5 +1,4 @@
-"""The state commands of ``docrsim``: ``serve --state``, ``state export/import`` and
-``gc preview``, run as real subprocesses (every wait has a timeout)."""
+"""The state commands of ``docrsim``: ``state export/import`` and ``gc preview``, run as real subprocesses (every wait has a timeout)."""
 
 from __future__ import annotations
 
@@ -80,56 +79,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# -- serve --state ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_serve_keeps_its_world_in_the_state_file_across_restarts(serve, tmp_path, signum):
-    path = tmp_path / "world.json"
-    first = serve("--clock", "manual", "--fixture", "fixtures/small-app.yaml", "--state", str(path))
-    api = first.wait_ready()
-    assert f"state file:    {path} (saved on shutdown)" in first.seen
-    assert not path.exists()
-    make_changes(api)
-    before = state_of(api)
-    code, rest, errors = first.stop(signum)
-    assert code == 0 and "Traceback" not in errors
-    assert rest == [f"state saved to {path}", "docrsim stopped"]
-    assert json.loads(path.read_text()) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["world.json"]  # no temporary file left behind
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds credentials' secrets
-
-    # Another start: the fixture and seed would make another world, but the file wins.
-    second = serve("--clock", "manual", "--fixture", "fixtures/small-app.yaml", "--seed", "7", "--state", str(path))
-    api = second.wait_ready()
-    assert f"state file:    {path} (loaded)" in second.seen
-    assert state_of(api) == before
-    run = requests.get(f"{api}{BASE}/garbage-collection", headers=AUTH, timeout=WAIT).json()["garbage_collection"]
-    assert run["status"] == "deleting unreferenced blobs"
-    # A plain reset still goes back to the fixture (with --seed 7), not to the file.
-    assert requests.post(f"{api}/_docrsim/reset", timeout=WAIT).status_code == 204
-    assert state_of(api)["seed"] == 7 and state_of(api)["registries"][0]["garbage_collections"] == []
-    code, _, _ = second.stop()
-    assert code == 0 and state_of_file(path)["seed"] == 7  # what was there at shutdown is saved
-
-
-def state_of_file(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def test_serve_refuses_a_bad_state_file_and_leaves_it_alone(tmp_path):
-    path = tmp_path / "world.json"
-    path.write_text('{"format": "docrsim-state/1", "clock": 1}')
-    served = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--state", str(path))
-    assert served.returncode == 2
-    assert served.stderr.startswith(f"docrsim: {path}: not a docrsim state: ")
-    assert "Traceback" not in served.stderr
-    assert path.read_text() == '{"format": "docrsim-state/1", "clock": 1}'
-
-
-def test_serve_refuses_a_state_file_it_could_never_save(tmp_path):
-    served = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--state", str(tmp_path / "no" / "w.json"))
-    assert served.returncode == 2 and "its directory does not exist" in served.stderr
-
-
+# -- state files ----------------------------------------------------------------------------------
 def test_a_state_file_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
     path = tmp_path / "world.json"
     statefile.write(path, {"format": "docrsim-state/1", "n": 1})

@@ -49,8 +49,12 @@ def test_state_import_lists_every_problem(broken_state):
     assert lines[1:] == [f"docrsim: {broken_state}: {problem}" for problem in PROBLEMS]
 
 
-def test_serve_state_lists_every_problem(broken_state):
-    result = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--state", str(broken_state))
+def test_serve_state_lists_every_problem(broken_state, tmp_path):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    world = folder / "world.json"
+    broken_state.rename(world)
+    result = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--state", str(folder))
     assert result.returncode == 2
     lines = result.stderr.splitlines()
-    assert lines == [f"docrsim: {broken_state}: {problem}" for problem in PROBLEMS]
+    assert lines == [f"docrsim: {world}: {problem}" for problem in PROBLEMS]

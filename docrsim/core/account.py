@@ -97,6 +97,8 @@ class Account:
     subscription_created_at: datetime
     subscription_updated_at: datetime
     registries: dict[str, Registry] = field(default_factory=dict)
+    # A docrsim.core.changes.Changes while someone records the content's changes.
+    changes: object = field(default=None, repr=False, compare=False)
 
     @property
     def tier(self) -> Tier:
@@ -135,11 +137,17 @@ class Account:
             )
         registry = Registry(name=name, region=region, created_at=now, storage_usage_updated_at=now)
         self.registries[name] = registry
+        if self.changes is not None:
+            feed = self.changes.feed(name)
+            feed.add("registry")
+            registry.content.record_changes(feed)
         return registry
 
     def delete_registry(self, name: str) -> None:
         self.registry(name)
         del self.registries[name]
+        if self.changes is not None:
+            self.changes.feed(name).add("unregistry")
 
     def check_name_free(self, name) -> None:
         validate_name(name)

@@ -211,9 +211,7 @@ class Run:
                 self.blobs_deleted += 1
             return
         repo_name, digest, frees, _ = plan.manifests[index]
-        repo = content.repositories.get(repo_name)
-        if repo is not None:
-            repo.manifests.pop(digest, None)
+        content.unlink_manifest(repo_name, digest)
         # While a run is active links can only disappear, so a step whose bytes the plan frees
         # removes the manifest's last link. Any other step drops the record only if allowed API
         # deletes took the remaining links meanwhile.

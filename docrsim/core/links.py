@@ -24,16 +24,22 @@ class BlobLinks:
     def __init__(self):
         # digest -> the one linking repository's name, or a tuple of names when several link it
         self._by_blob: dict[str, str | tuple[str, ...]] = {}
+        self.changes = None  # a RegistryFeed (docrsim.core.changes) while someone records them
 
     def link(self, repository: str, digest: str) -> None:
         held = self._by_blob.get(digest)
         if held is None:
             self._by_blob[digest] = repository
         elif type(held) is str:
-            if held != repository:
-                self._by_blob[digest] = (held, repository)
+            if held == repository:
+                return
+            self._by_blob[digest] = (held, repository)
         elif repository not in held:
             self._by_blob[digest] = held + (repository,)
+        else:
+            return
+        if self.changes is not None:
+            self.changes.add("link", repository, digest)
 
     def linked(self, repository: str, digest: str) -> bool:
         held = self._by_blob.get(digest)
@@ -48,6 +54,8 @@ class BlobLinks:
 
     def drop_repository(self, repository: str) -> None:
         """Forget every link of ``repository`` (one pass over the links: deletes are rare)."""
+        if self.changes is not None:
+            self.changes.add("unlinks", repository)
         for digest, held in list(self._by_blob.items()):
             if type(held) is str:
                 if held == repository:

@@ -90,9 +90,9 @@ class Simulation:
 
         return snapshot.export_state(self)
 
-    def import_state(self, document) -> None:
+    def import_state(self, document, blob_source=None) -> None:
         """Replace the world with an exported one; StateError, with nothing changed, if the
-        document is malformed."""
+        document is malformed (``blob_source``: see snapshot.import_state)."""
         from docrsim.core.persistence import snapshot
 
-        snapshot.import_state(self, document)
+        snapshot.import_state(self, document, blob_source)

@@ -30,6 +30,11 @@ class BlobStore:
         self._data: dict[str, bytes] = {}
         self._uncompressed: dict[str, int] = {}
         self.total_bytes = 0
+        self.changes = None  # a RegistryFeed (docrsim.core.changes) while someone records them
+
+    def _changed(self, digest: str) -> None:
+        self.changes.add("blob", digest, self._sizes[digest], self._data.get(digest),
+                         self._uncompressed.get(digest))
 
     def __contains__(self, digest: str) -> bool:
         return digest in self._sizes
@@ -65,10 +70,13 @@ class BlobStore:
     def put_verified(self, data: bytes, digest: str) -> str:
         """Store bytes whose digest the caller has already checked (an upload session hashes
         as bytes stream in, so hashing again here, under the state lock, would be wasted)."""
+        new = digest not in self._data
         if digest not in self._sizes:
             self._sizes[digest] = len(data)
             self.total_bytes += len(data)
         self._data[digest] = data
+        if new and self.changes is not None:
+            self._changed(digest)
         return digest
 
     def put_synthetic(self, digest: str, size: int, uncompressed_size: int | None = None) -> str:
@@ -78,11 +86,16 @@ class BlobStore:
         existing = self._sizes.get(digest)
         if existing is not None and existing != size:
             raise Invalid(f"blob {digest} is already stored with size {existing}, not {size}")
+        changed = existing is None
         if existing is None:
             self._sizes[digest] = size
             self.total_bytes += size
-        if uncompressed_size is not None and uncompressed_size != size:
+        if uncompressed_size is not None and uncompressed_size != size \
+                and self._uncompressed.get(digest) != uncompressed_size:
             self._uncompressed[digest] = uncompressed_size
+            changed = True
+        if changed and self.changes is not None:
+            self._changed(digest)
         return digest
 
     def put_generated(self, digest: str, size: int) -> None:
@@ -92,6 +105,8 @@ class BlobStore:
         if existing is None:
             self._sizes[digest] = size
             self.total_bytes += size
+            if self.changes is not None:
+                self._changed(digest)
         elif existing != size:
             raise Invalid(f"blob {digest} is already stored with size {existing}, not {size}")
 
@@ -101,6 +116,8 @@ class BlobStore:
         self._data.pop(digest, None)
         self._uncompressed.pop(digest, None)
         self.total_bytes -= size
+        if self.changes is not None:
+            self.changes.add("unblob", digest)  # its links go with it (RegistryContent.remove_blob)
         return size
 
 
@@ -150,11 +167,19 @@ class MissingReference(Invalid):
 
 
 class RegistryContent:
+    """A registry's content. Every edit of it goes through these methods (and those of its
+    BlobStore and BlobLinks), which report it to ``changes`` while someone records them."""
+
     def __init__(self):
         self.blobs = BlobStore()
         self.manifests: dict[str, Manifest] = {}
         self.repositories: dict[str, Repository] = {}
         self.links = BlobLinks()
+        self.changes = None
+
+    def record_changes(self, feed) -> None:
+        """Report every edit from now on to ``feed`` (a docrsim.core.changes.RegistryFeed)."""
+        self.changes = self.blobs.changes = self.links.changes = feed
 
     # -- blobs --------------------------------------------------------------------------------
     def has_blob(self, repository: str, digest: str) -> bool:
@@ -181,11 +206,15 @@ class RegistryContent:
         repo = self.repositories.get(name)
         if repo is None:
             repo = self.repositories[name] = Repository(name=name, created_at=now)
+            if self.changes is not None:
+                self.changes.add("repo", name, now)
         return repo
 
     def delete_repository(self, name: str) -> None:
         repo = self.repository(name)
         del self.repositories[name]
+        if self.changes is not None:
+            self.changes.add("unrepo", name)
         self.links.drop_repository(name)
         self._forget_unlinked(repo.manifests)
 
@@ -237,8 +266,10 @@ class RegistryContent:
         self.link_references(repository, parsed)
         repo = self.ensure_repository(repository, now)
         repo.manifests[digest] = now
+        if self.changes is not None:
+            self.changes.add("manifest", repository, digest, parsed.media_type, now)
         if tag is not None:
-            repo.tags[tag] = Tag(manifest_digest=digest, updated_at=now)
+            self._set_tag(repo, tag, digest, now)
         return digest
 
     def link_references(self, repository: str, parsed: ParsedManifest) -> None:
@@ -267,22 +298,37 @@ class RegistryContent:
     def tag_manifest(self, repository: str, tag: str, digest: str, now: datetime) -> None:
         self.manifest(repository, digest)
         validate_tag(tag)
-        self.repositories[repository].tags[tag] = Tag(manifest_digest=digest, updated_at=now)
+        self._set_tag(self.repositories[repository], tag, digest, now)
+
+    def _set_tag(self, repo: Repository, tag: str, digest: str, now: datetime) -> None:
+        repo.tags[tag] = Tag(manifest_digest=digest, updated_at=now)
+        if self.changes is not None:
+            self.changes.add("tag", repo.name, tag, digest, now)
 
     def delete_tag(self, repository: str, tag: str) -> None:
         repo = self.repository(repository)
         if repo.tags.pop(tag, None) is None:
             raise NotFound(f"tag {tag!r} not found in repository {repository!r}")
+        if self.changes is not None:
+            self.changes.add("untag", repository, tag)
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Unlink a manifest and every tag pointing at it; its bytes stay until GC."""
         repo = self.repository(repository)
         if digest not in repo.manifests:
             raise NotFound(f"manifest {digest} not found in repository {repository!r}")
-        del repo.manifests[digest]
+        self.unlink_manifest(repository, digest)
         for name in [n for n, t in repo.tags.items() if t.manifest_digest == digest]:
             del repo.tags[name]
+            if self.changes is not None:
+                self.changes.add("untag", repository, name)
         self._forget_unlinked([digest])
+
+    def unlink_manifest(self, repository: str, digest: str) -> None:
+        """The repository no longer links the manifest (its tags are the caller's)."""
+        repo = self.repositories.get(repository)
+        if repo is not None and repo.manifests.pop(digest, None) is not None and self.changes is not None:
+            self.changes.add("unmanifest", repository, digest)
 
     def _forget_unlinked(self, candidates) -> None:
         """Drop manifest records no repository links any more (their bytes remain as blobs)."""

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from docrsim.core import timekeeping
 from docrsim.core.clock import format_exact_instant, parse_instant
-from docrsim.core.errors import DomainError, Invalid
+from docrsim.core.errors import Conflict, DomainError, Invalid
 from docrsim.core.gc import Rates
 from docrsim.http.body import control_object
 from docrsim.http.limits import SCENARIO_BODY_LIMIT, STATE_BODY_LIMIT
@@ -132,6 +132,16 @@ def endpoints():
 def state():
     """The whole world as an exact ``docrsim-state/1`` document; ``reset`` takes it back."""
     return jsonify(_sim().export_state())
+
+
+@control.post("/state/compact")
+def compact_state():
+    """Fold the state folder's log into its world.json now (``serve --state``)."""
+    folder = current_app.config.get("DOCRSIM_STATE_FOLDER")
+    if folder is None:
+        raise Conflict("this docrsim keeps no state folder: start it with --state DIR")
+    folder.compact()
+    return jsonify({"folder": str(folder.path)})
 
 
 # -- garbage collection ---------------------------------------------------------------------------

@@ -49,8 +49,20 @@ __all__ = ["FORMAT", "StateError", "export_state", "import_state"]
 
 
 # -- export -----------------------------------------------------------------------------------------
-def export_state(sim) -> dict:
-    """The world as a ``docrsim-state/1`` document, settled to the clock's now."""
+def export_state(sim, *, blob_bytes: bool = True) -> dict:
+    """The world as a ``docrsim-state/1`` document, settled to the clock's now. Without
+    ``blob_bytes`` a blob that has bytes is listed without them (a state folder keeps them in
+    files of their own: docrsim.core.persistence.folder)."""
+    return _export(sim, lambda registry: _export_content(registry.content, blob_bytes))
+
+
+def export_frame(sim) -> dict:
+    """export_state without the registries' content (their blobs, repositories and blob
+    links): the part a state folder saves whole whenever it changes."""
+    return _export(sim, lambda registry: {})
+
+
+def _export(sim, content_of) -> dict:
     with sim.transaction() as now:
         account, gc = sim.account, sim.gc
         return {
@@ -65,7 +77,12 @@ def export_state(sim) -> dict:
             },
             "registries": [
                 {
-                    **_export_registry(registry),
+                    "name": registry.name,
+                    "region": registry.region,
+                    "created_at": write_instant(registry.created_at),
+                    "storage_usage_bytes": registry.storage_usage_bytes,
+                    "storage_usage_bytes_updated_at": write_instant(registry.storage_usage_updated_at),
+                    **content_of(registry),
                     "write_tokens": [
                         {"issued_at": write_instant(t.issued_at), "expires_at": write_instant(t.expires_at)}
                         for t in gc.ledger.outstanding(registry.name, now)
@@ -80,17 +97,11 @@ def export_state(sim) -> dict:
         }
 
 
-def _export_registry(registry: Registry) -> dict:
-    content = registry.content
+def _export_content(content: RegistryContent, blob_bytes: bool) -> dict:
     return {
-        "name": registry.name,
-        "region": registry.region,
-        "created_at": write_instant(registry.created_at),
-        "storage_usage_bytes": registry.storage_usage_bytes,
-        "storage_usage_bytes_updated_at": write_instant(registry.storage_usage_updated_at),
         # In the store's order: a collection deletes unreferenced blobs in that order. Nothing
         # depends on the order of repositories, links and tags, so they are sorted.
-        "blobs": [_export_blob(content.blobs, digest) for digest in content.blobs.digests()],
+        "blobs": [_export_blob(content.blobs, digest, blob_bytes) for digest in content.blobs.digests()],
         "repositories": [
             {
                 "name": repo.name,
@@ -116,13 +127,19 @@ def _export_registry(registry: Registry) -> dict:
     }
 
 
-def _export_blob(blobs, digest: str) -> dict:
+def _export_blob(blobs, digest: str, blob_bytes: bool) -> dict:
     size, data = blobs.size(digest), blobs.data(digest)
-    entry = {"digest": digest, "size": size, "synthetic": data is None}
+    return blob_entry(digest, size, data if blob_bytes else None, data is None,
+                      blobs.uncompressed_size(digest))
+
+
+def blob_entry(digest: str, size: int, data: bytes | None, synthetic: bool, uncompressed_size: int) -> dict:
+    """A blob as ``blobs`` lists it; its bytes as base64 when ``data`` is given."""
+    entry = {"digest": digest, "size": size, "synthetic": synthetic}
     if data is not None:
         entry["base64"] = base64.b64encode(data).decode()
-    if blobs.uncompressed_size(digest) != size:
-        entry["uncompressed_size"] = blobs.uncompressed_size(digest)
+    if uncompressed_size != size:
+        entry["uncompressed_size"] = uncompressed_size
     return entry
 
 
@@ -151,14 +168,15 @@ class _World:
     faults: FaultSet
 
 
-def import_state(sim, document) -> None:
+def import_state(sim, document, blob_source=None) -> None:
     """Replace ``sim``'s world with the one ``document`` saved; StateError (and nothing
-    changed) when the document is malformed."""
+    changed) when the document is malformed. ``blob_source(digest, size)`` gives the bytes of
+    a blob listed without them (a state folder's files); it raises Problem when it cannot."""
     progress.step("checking the saved state", 0, 0)
     check_shape(document)
     with sim.lock:
         try:
-            world = _rebuild(sim, document)
+            world = _rebuild(sim, document, blob_source)
         except Problem as exc:
             raise StateError([str(exc)]) from None
         if sim.clock.kind == "manual":
@@ -174,7 +192,7 @@ def import_state(sim, document) -> None:
         sim.gc, sim.faults = world.gc, world.faults
 
 
-def _rebuild(sim, document: dict) -> _World:
+def _rebuild(sim, document: dict, blob_source) -> _World:
     seed = document["seed"]
     account_doc = document["account"]
     if account_doc["tier"] not in TIERS:
@@ -189,7 +207,7 @@ def _rebuild(sim, document: dict) -> _World:
         where = f"registries[{index}]"
         if registry_doc["name"] in account.registries:
             raise Problem(f"{where}.name", f"registry {registry_doc['name']!r} appears twice")
-        registry = _build_registry(registry_doc, where)
+        registry = _build_registry(registry_doc, where, blob_source)
         account.registries[registry.name] = registry
         rebuilt[registry.name] = (registry_doc, registry.content)
     gc = gc_state.build_collector(sim, document["gc"], rebuilt)
@@ -221,7 +239,7 @@ def _resume_ids(seed, position: int) -> IdGenerator:
         raise Problem("id_position", exc.message) from None
 
 
-def _build_registry(document: dict, where: str) -> Registry:
+def _build_registry(document: dict, where: str, blob_source) -> Registry:
     problem = name_problem(document["name"])
     if problem:
         raise Problem(f"{where}.name", problem)
@@ -240,7 +258,7 @@ def _build_registry(document: dict, where: str) -> Registry:
     for index, blob in enumerate(blobs):
         if index % 10_000 == 0:
             progress.step(f"rebuilding {registry.name}: blobs", index, len(blobs))
-        _build_blob(content, blob, f"{where}.blobs[{index}]")
+        _build_blob(content, blob, f"{where}.blobs[{index}]", blob_source)
     progress.step(f"rebuilding {registry.name}: blobs", len(blobs), len(blobs))
     repositories = document["repositories"]
     for index, repo in enumerate(repositories):
@@ -275,21 +293,25 @@ def _build_blob_links(content: RegistryContent, entry: dict, where: str, seen: s
         content.links.link(name, digest)
 
 
-def _build_blob(content: RegistryContent, blob: dict, where: str) -> None:
+def _build_blob(content: RegistryContent, blob: dict, where: str, blob_source) -> None:
     check_blob(blob, where)
     digest = read_digest(blob["digest"], f"{where}.digest")
     if digest in content.blobs:
         raise Problem(f"{where}.digest", f"blob {digest} appears twice")
-    if blob["synthetic"] == ("base64" in blob):
+    # In a state folder a blob's bytes may be in a file of its own instead (blob_source).
+    if blob["synthetic"] == ("base64" in blob) and (blob["synthetic"] or blob_source is None):
         raise Problem(where, "a blob has its bytes as 'base64' exactly when it is not synthetic")
     try:
         if blob["synthetic"]:
             content.blobs.put_synthetic(digest, blob["size"])
         else:
-            try:
-                data = base64.b64decode(blob["base64"], validate=True)
-            except (binascii.Error, ValueError):
-                raise Problem(f"{where}.base64", "not valid base64") from None
+            if "base64" not in blob:
+                data = blob_source(digest, blob["size"])
+            else:
+                try:
+                    data = base64.b64decode(blob["base64"], validate=True)
+                except (binascii.Error, ValueError):
+                    raise Problem(f"{where}.base64", "not valid base64") from None
             if len(data) != blob["size"]:
                 raise Problem(f"{where}.size", f"the bytes are {len(data)} long, not {blob['size']}")
             content.blobs.put(data, digest)

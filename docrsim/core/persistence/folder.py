@@ -1,0 +1,380 @@
+"""A state folder: the world kept on disk as it changes, so that a killed docrsim loses nothing.
+
+    DIR/world.json          the world as of the last compaction: a ``docrsim-state/1`` document
+                            whose blobs that have bytes are listed without them
+    DIR/changes.jsonl       every save since then: a header naming the world.json it follows,
+                            then a record per save (docrsim.core.persistence.changelog), each
+                            one line ``<crc32, 8 hex digits> <JSON>``
+    DIR/blobs/<algorithm>/<hex>   a blob's bytes, written once, before the record naming it
+    DIR/lock                held (flock) by the docrsim using the folder
+
+The rules:
+- ``save()`` runs before every response goes out (the HTTP edge calls it): the content changes
+  made since the last save, and the frame if it differs, become one record appended with one
+  write. Once the response leaves, the record is the operating system's: a killed process
+  loses nothing. With ``fsync`` the log and new blob files are also synced to the disk first,
+  so a power cut loses nothing either; without it a power cut may lose the last seconds.
+- ``compact()`` writes world.json anew (a file beside it, synced, renamed over it) and starts a
+  new log, then deletes the blob files the world no longer holds. It runs at start when the log
+  had records, at stop, on demand, when the log passes LOG_LIMIT bytes, when one save would
+  hold more than PENDING_LIMIT changes, and whenever the world was replaced rather than changed
+  (a reset, an import, a scenario loaded), as the store reports changes, not replacements.
+- Loading reads world.json, then replays the records of the log whose header names it; a log
+  left by a compaction that did not finish is already part of world.json and is not replayed.
+  A last line cut short by a crash mid-write is dropped with a warning; a damaged record
+  anywhere else, or a world.json or blob file that is not what it should be, stops the load
+  with an error naming the file, and nothing in the folder is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import zlib
+from pathlib import Path
+
+from docrsim.core import digests
+from docrsim.core.changes import Changes
+from docrsim.core.errors import Invalid
+from docrsim.core.persistence import changelog, snapshot
+from docrsim.core.persistence.format import FORMAT, Problem, StateError, check_shape
+from docrsim.files import sync_directory, write_atomically
+
+WORLD, LOG, BLOBS, LOCK = "world.json", "changes.jsonl", "blobs", "lock"
+LOG_LIMIT = 64 << 20
+PENDING_LIMIT = 100_000
+_TEMPORARY = ".tmp-"
+
+
+class StateFolderError(Invalid):
+    """A state folder that cannot be used, read or written; the message names the file."""
+
+
+class StateFolder:
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = False):
+        self.path = Path(path)
+        self.fsync = fsync
+        self.warnings: list[str] = []
+        self.changes = Changes()
+        self.sim = None
+        self._lock_fd: int | None = None
+        self._log_fd: int | None = None
+        self._log_size = 0
+        self._on_disk: set[str] = set()
+        self._account = None
+        self._frame_key: str | None = None
+        self._compact_at_start = True
+
+    # -- opening --------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path, *, fsync: bool = False) -> "StateFolder":
+        """The folder at ``path``, made if missing (its parent must exist), locked for this process."""
+        folder = cls(path, fsync=fsync)
+        folder._make()
+        folder._lock()
+        try:
+            folder._survey_blobs()
+        except BaseException:
+            folder.close()
+            raise
+        return folder
+
+    def _make(self) -> None:
+        path = self.path
+        if path.exists() and not path.is_dir():
+            raise StateFolderError(
+                f"{path}: a file, not a folder: --state keeps the world in a folder; to keep this saved "
+                f"world, move it into one as world.json (mkdir DIR && mv {path} DIR/{WORLD})")
+        if not path.exists():
+            if not path.absolute().parent.is_dir():
+                raise StateFolderError(f"{path}: its parent folder does not exist, so the state folder cannot be made")
+            try:
+                path.mkdir(mode=0o700)
+            except OSError as exc:
+                raise StateFolderError(f"{path}: cannot make the state folder: {exc.strerror or exc}") from None
+
+    def _lock(self) -> None:
+        lock = self.path / LOCK
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateFolderError(f"{lock}: cannot open: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StateFolderError(f"{self.path}: in use by another docrsim (process {holder}); "
+                                   "one docrsim at a time keeps a state folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _survey_blobs(self) -> None:
+        """Note which blob files exist; remove the temporary files of writes a crash cut short."""
+        root = self.path / BLOBS
+        if not root.is_dir():
+            return
+        for algorithm in root.iterdir():
+            if not algorithm.is_dir():
+                continue
+            for file in algorithm.iterdir():
+                if file.name.startswith(_TEMPORARY):
+                    file.unlink()
+                else:
+                    self._on_disk.add(f"{algorithm.name}:{file.name}")
+
+    # -- loading --------------------------------------------------------------------------------
+    def load(self, sim) -> bool:
+        """Put the world saved here into ``sim``; False when the folder holds none yet."""
+        world = self.path / WORLD
+        if not world.exists():
+            if self._read_log(None):
+                raise StateFolderError(f"{self.path / LOG}: changes without the {WORLD} they follow")
+            return False
+        raw = self._read(world)
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise StateFolderError(f"{world}: not JSON: {exc}") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise StateFolderError(f'{world}: not a docrsim state (it has no "format": "{FORMAT}")')
+        try:
+            check_shape(document)
+        except StateError as exc:
+            raise StateError(exc.problems, f"{world}: {exc.prefix}") from None
+        records = self._read_log(hashlib.sha256(raw).hexdigest())
+        where = f"{world}: " if not records else f"{world} with {self.path / LOG}: "
+        try:
+            replay = changelog.Replay(document)
+            for number, record in records:
+                replay.apply(record, f"line {number}")
+            document = replay.document()
+        except Problem as exc:
+            raise StateError([str(exc)], where) from None
+        try:
+            sim.import_state(document, blob_source=self._read_blob)
+        except StateError as exc:
+            raise StateError(exc.problems, f"{where}{exc.prefix}") from None
+        self._compact_at_start = bool(records) or bool(self.warnings)
+        return True
+
+    @staticmethod
+    def _read(path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise StateFolderError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+    def _read_log(self, base: str | None) -> list[tuple[int, dict]]:
+        """The log's records, numbered by line, if its header names the world.json whose
+        SHA-256 is ``base`` (None: any)."""
+        path = self.path / LOG
+        if not path.exists():
+            return []
+        lines = self._read(path).split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        decoded = []
+        for number, line in enumerate(lines, 1):
+            record = _decode(line)
+            if record is None:
+                if number < len(lines):
+                    raise StateFolderError(f"{path}: line {number} is damaged (its checksum or JSON is wrong) "
+                                           "and records follow it, so it is no torn last write; nothing was changed")
+                self.warnings.append(f"{path}: dropped the last record, cut short by a crash while it was "
+                                     f"written ({len(line)} bytes); its response had not been sent")
+                break
+            decoded.append((number, record))
+        if not decoded:
+            return []
+        (_, header), records = decoded[0], decoded[1:]
+        if base is not None and header.get("base") != base:
+            self.warnings.append(f"{path}: it follows another {WORLD} than the one there, so its "
+                                 f"{len(records)} records were not applied (a compaction that did not "
+                                 "finish leaves this, its records already in world.json)")
+            return []
+        return records
+
+    def _read_blob(self, digest: str, size: int) -> bytes:
+        file = self._blob_path(digest)
+        try:
+            data = file.read_bytes()
+        except FileNotFoundError:
+            raise Problem(f"blob {digest}", f"{file}: missing") from None
+        except OSError as exc:
+            raise Problem(f"blob {digest}", f"{file}: cannot read: {exc.strerror or exc}") from None
+        if len(data) != size:
+            raise Problem(f"blob {digest}", f"{file}: {len(data)} bytes long, not {size}")
+        try:
+            digests.verify(data, digest)
+        except Invalid:
+            raise Problem(f"blob {digest}", f"{file}: its bytes are not those of {digest}") from None
+        return data
+
+    def _blob_path(self, digest: str) -> Path:
+        algorithm, _, hexdigest = digest.partition(":")
+        return self.path / BLOBS / algorithm / hexdigest
+
+    # -- keeping the world ----------------------------------------------------------------------
+    def start(self, sim) -> None:
+        """Keep ``sim``'s world here from now on (after load(), or with the world it starts with)."""
+        self.sim = sim
+        if self._compact_at_start:
+            self.compact()
+        else:
+            self._open_log()
+            self._attach(snapshot.export_frame(sim))
+
+    def save(self) -> None:
+        """Append what changed since the last save; StateFolderError if it cannot be written
+        (the changes are then kept, to be written with the next save)."""
+        sim = self.sim
+        with sim.lock:
+            if self._replaced() or len(self.changes) > PENDING_LIMIT or self._log_size > LOG_LIMIT:
+                self.compact()
+                return
+            frame = snapshot.export_frame(sim)  # settles the clock first: changes it makes are taken too
+            key = self._key(frame)
+            changes = self.changes.take()
+            if not changes and key == self._frame_key:
+                return
+            record = {"changes": [changelog.encode(change) for change in changes]}
+            if key != self._frame_key:
+                record["frame"] = frame
+            try:
+                self._write_blob_files(changes)
+                self._append(_encode(record))
+            except OSError as exc:
+                self.changes.give_back(changes)
+                raise StateFolderError(f"{self.path / LOG}: cannot save the change: {exc.strerror or exc}; "
+                                       "it is kept in memory and saved with the next one") from None
+            self._frame_key = key
+
+    def compact(self) -> None:
+        """Write the whole world to world.json and start a new log."""
+        sim = self.sim
+        with sim.lock:
+            document = snapshot.export_state(sim, blob_bytes=False)
+            held = set()
+            try:
+                for registry in sim.account.registries.values():
+                    blobs = registry.content.blobs
+                    held.update(blobs.digests())
+                    for digest in blobs.digests():
+                        if digest not in self._on_disk and not blobs.is_synthetic(digest):
+                            self._write_blob(digest, blobs.data(digest))
+                text = (json.dumps(document, indent=1) + "\n").encode()
+                write_atomically(self.path / WORLD, text, 0o600)
+                write_atomically(self.path / LOG, _encode({"base": hashlib.sha256(text).hexdigest()}), 0o600)
+                self._open_log()
+            except OSError as exc:
+                raise StateFolderError(f"{self.path}: cannot write the world: {exc.strerror or exc}") from None
+            for digest in self._on_disk - held:
+                with contextlib.suppress(OSError):
+                    self._blob_path(digest).unlink()
+                self._on_disk.discard(digest)
+            self._attach(changelog.frame_of(document))
+
+    def close(self) -> None:
+        """Stop keeping the world here (call compact() first to fold the log into world.json)."""
+        for name in ("_log_fd", "_lock_fd"):
+            fd = getattr(self, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
+
+    # -- the parts ------------------------------------------------------------------------------
+    def _attach(self, frame: dict) -> None:
+        """Have the world's content report its changes here; what it reported so far is saved."""
+        sim = self.sim
+        sim.account.changes = self.changes
+        for name, registry in sim.account.registries.items():
+            registry.content.record_changes(self.changes.feed(name))
+        self.changes.take()
+        self._account = sim.account
+        self._frame_key = self._key(frame)
+
+    def _replaced(self) -> bool:
+        """Whether content changed without reporting it: a new world, or a registry put in whole."""
+        account = self.sim.account
+        return account is not self._account or any(r.content.changes is None for r in account.registries.values())
+
+    def _key(self, frame: dict) -> str:
+        """What tells one frame from another; the system clock's reading does not count, as
+        only a manual clock is put back where it was."""
+        if frame["clock"]["kind"] == "system":
+            frame = {**frame, "clock": {"kind": "system"}}
+        return json.dumps(frame, separators=(",", ":"))
+
+    def _open_log(self) -> None:
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+        path = self.path / LOG
+        self._log_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._log_size = os.fstat(self._log_fd).st_size
+
+    def _append(self, line: bytes) -> None:
+        """One record at the end of the log; on failure the log is cut back to where it was,
+        so no half record stays in front of the next."""
+        fd = self._log_fd
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view):]
+            if self.fsync:
+                os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, self._log_size)
+            raise
+        self._log_size += len(line)
+
+    def _write_blob_files(self, changes: list[tuple]) -> None:
+        made = set()
+        for change in changes:
+            if change[1] == "blob" and change[4] is not None and change[2] not in self._on_disk:
+                made.add(self._write_blob(change[2], change[4]))
+        if self.fsync:
+            for folder in made:
+                sync_directory(folder)
+
+    def _write_blob(self, digest: str, data: bytes) -> Path:
+        """A blob's file, written once: to a temporary name, then renamed into place."""
+        final = self._blob_path(digest)
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = final.with_name(_TEMPORARY + final.name)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, final)
+        self._on_disk.add(digest)
+        return final.parent
+
+
+def _encode(record: dict) -> bytes:
+    text = json.dumps(record, separators=(",", ":")).encode()
+    return b"%08x %s\n" % (zlib.crc32(text), text)
+
+
+def _decode(line: bytes) -> dict | None:
+    """A log line's record, or None when it is damaged."""
+    if len(line) < 10 or line[8:9] != b" ":
+        return None
+    text = line[9:]
+    try:
+        if int(line[:8], 16) != zlib.crc32(text):
+            return None
+        record = json.loads(text)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
