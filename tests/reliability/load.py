@@ -44,8 +44,8 @@ class Image:
 
 
 def build_images(root: Path, count: int, unit: int, seed: int) -> list[Image]:
-    """``count`` images of distinct random content, image i holding two layers of
-    (i + 1) * unit / 2 bytes each, so the pushes end one after another."""
+    """``count`` images of distinct random content (seeded), image i holding two layers of
+    (i + 1) * unit / 2 bytes each."""
     rng = random.Random(seed)
     images = []
     for i in range(count):
@@ -82,7 +82,8 @@ class Push:
 
     @classmethod
     def start(cls, image: Image, host: str, creds: str, registry: str = REGISTRY) -> Push:
-        push = cls(image, skopeo_copy(f"oci:{image.layout}:{image.tag}", f"docker://{host}/{image.ref(registry)}", creds))
+        source, destination = f"oci:{image.layout}:{image.tag}", f"docker://{host}/{image.ref(registry)}"
+        push = cls(image, skopeo_copy(source, destination, creds))
         threading.Thread(target=push._wait, daemon=True).start()
         return push
 
