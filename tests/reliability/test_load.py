@@ -1,6 +1,6 @@
 """Nothing lost under load: eight ``skopeo copy`` pushes at once into one registry of a
 ``docrsim serve`` (manual clock, a state folder), DO API readers all along, and a garbage
-collection started once half the pushes have landed. The clock is moved through the run; a
+collection started once half the pushes have ended. The clock is moved through the run; a
 push either landed whole or was refused, and the counters add up. Then the server is killed
 (SIGKILL) and started again on its state folder, which must give back the same world.
 
@@ -52,7 +52,7 @@ class Run:
     gc_started: float  # time.monotonic() just before the run was asked for
     preview: dict  # what the run would delete, once every push had ended
     stored_before: int  # storage_usage_bytes then: the most the registry ever held
-    baseline_rss: int  # the server's, once it was ready and the registry made
+    baseline_rss: int  # the server's, once ready, the registries made and the warm-up done
     seconds: float = 0.0
 
 
@@ -181,8 +181,8 @@ def test_each_push_landed_whole_or_was_refused_and_the_counters_add_up(run, tmp_
     for image in landed:
         pull_matches(image, run.host, run.creds, tmp_path / image.repository)
 
-    # Memory: the growth of the server's peak RSS over its RSS at start, against the most it
-    # ever stored (before the run freed anything).
+    # Memory: the growth of the server's peak RSS over its RSS after the warm-up, against the
+    # most it ever stored (before the run freed anything).
     growth = memory(run.served.proc.pid, "VmHWM") - run.baseline_rss
     print(f"\nload: {PUSHES} pushes of {UNIT // MiB} to {PUSHES * UNIT // MiB} MiB, {len(landed)} landed, "
           f"{len(refused)} refused; {run.readers.requests} DO API reads; stored at most "
