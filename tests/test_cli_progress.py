@@ -61,12 +61,13 @@ def test_a_bulk_scenario_shows_its_progress_on_a_terminal():
 
 
 def test_a_saved_state_shows_its_progress_on_a_terminal(tmp_path):
-    state = tmp_path / "world.json"
+    state = tmp_path / "state"
+    state.mkdir()
     with Simulator(fixture="small-app") as sim:
         blobs = len(sim.sim.account.registry("acme").content.blobs)
         from docrsim.core.persistence import statefile
 
-        statefile.write(state, sim.sim.export_state())
+        statefile.write(state / "world.json", sim.sim.export_state())
     seen = serve_until_ready("--state", str(state), terminal=True)
     assert "checking the saved state …" in seen
     assert f"rebuilding acme: blobs: {blobs}/{blobs} (100%)" in seen

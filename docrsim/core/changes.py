@@ -15,7 +15,7 @@ store (which tags a manifest delete takes with it, which links a repository dele
                                                      a blob is stored, or its entry changes
     (registry, "unblob", digest)                     a blob and every link to it go
     (registry, "link", repository, digest)           a blob is linked in a repository
-    (registry, "unlinks", repository)                every link of a repository goes
+    (registry, "drop_links", repository)             every link of a repository goes
     (registry, "repo", repository, created_at)       a repository appears
     (registry, "unrepo", repository)                 a repository goes
     (registry, "manifest", repository, digest, media_type, updated_at)

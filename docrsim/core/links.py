@@ -55,7 +55,7 @@ class BlobLinks:
     def drop_repository(self, repository: str) -> None:
         """Forget every link of ``repository`` (one pass over the links: deletes are rare)."""
         if self.changes is not None:
-            self.changes.add("unlinks", repository)
+            self.changes.add("drop_links", repository)
         for digest, held in list(self._by_blob.items()):
             if type(held) is str:
                 if held == repository:

@@ -267,7 +267,9 @@ class RegistryContent:
         repo = self.ensure_repository(repository, now)
         repo.manifests[digest] = now
         if self.changes is not None:
-            self.changes.add("manifest", repository, digest, parsed.media_type, now)
+            # The record kept is the first push's: the same bytes pushed under another
+            # Content-Type (a body without mediaType) keep the type they were first stored as.
+            self.changes.add("manifest", repository, digest, self.manifests[digest].media_type, now)
         if tag is not None:
             self._set_tag(repo, tag, digest, now)
         return digest

@@ -186,7 +186,7 @@ def blob_bytes(state: dict) -> dict:
 
 def run_until_killed(client: Client, replica: Replica, steps, served: ServedProcess, delay: float) -> dict:
     """Send steps until the served docrsim is killed ``delay`` seconds in; what was in flight."""
-    flight: dict = {"step": None, "acknowledged": 0}
+    flight: dict = {"step": None, "acknowledged": 0, "landed": {}}
 
     def work():
         while True:
@@ -198,6 +198,8 @@ def run_until_killed(client: Client, replica: Replica, steps, served: ServedProc
             assert replica.client.send(step) == status, (step[0], status)
             flight["step"] = None
             flight["acknowledged"] += 1
+            if status < 300:
+                flight["landed"][step[0]] = flight["landed"].get(step[0], 0) + 1
 
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
@@ -216,11 +218,14 @@ def test_a_killed_docrsim_restarts_with_exactly_what_it_acknowledged(tmp_path):
     replica = Replica()
     served, client = start_served(folder)
     applied_in_flight = acknowledged = 0
+    landed: dict[str, int] = {}
     try:
         assert client.state() == replica.state()
         for kill in range(KILLS):
             flight = run_until_killed(client, replica, steps, served, rng.uniform(0.0, 0.25))
             acknowledged += flight["acknowledged"]
+            for kind, count in flight["landed"].items():
+                landed[kind] = landed.get(kind, 0) + count
             served, client = start_served(folder)
             after, expected = client.state(), replica.state()
             if after != expected and flight["step"] is not None:
@@ -238,12 +243,15 @@ def test_a_killed_docrsim_restarts_with_exactly_what_it_acknowledged(tmp_path):
         # What all this pushed is still served, byte for byte.
         final = client.state()
         assert blob_bytes(final) == blob_bytes(replica.state())
+        # Enough of every kind of change landed between the kills to have tested something.
         assert acknowledged > KILLS, "too few steps between kills to test anything"
-        assert sum(len(r["blobs"]) for r in final["registries"]) > 10
+        assert landed.get("blob", 0) > 20 and landed.get("manifest", 0) > 5, landed
+        assert landed.get("gc", 0) > 0 and landed.get("untag", 0) > 0, landed
     finally:
         served.kill()
         replica.stop()
-    print(f"{KILLS} kills, {acknowledged} steps acknowledged, {applied_in_flight} in-flight ones applied whole")
+    print(f"{KILLS} kills, {acknowledged} steps acknowledged ({landed} succeeded), "
+          f"{applied_in_flight} in-flight ones applied whole")
 
 
 def _resume(pending, steps):

@@ -173,3 +173,79 @@ def test_world_json_lists_blob_bytes_as_files(served):
     assert blobs and not any("base64" in b for b in blobs)
     real = [b for b in blobs if not b["synthetic"]]
     assert {p.name for p in (folder.path / BLOBS / "sha256").iterdir()} == {b["digest"][7:] for b in real}
+
+
+def test_a_missing_log_is_started_anew_and_what_follows_is_kept(served):
+    """As after a kill between the first compaction's two renames: world.json, no log."""
+    server, folder = served
+    server.stop()
+    folder.close()
+    (folder.path / LOG).unlink()
+    sim = Simulation(clock=ManualClock())
+    again = StateFolder.open(folder.path)
+    assert again.load(sim)
+    again.start(sim)
+    again_server = Server(sim, api_port=0, registry_port=0, state_folder=again).start()
+    try:
+        assert requests.delete(again_server.api_url + TAGS + "/v1", headers=AUTH).status_code == 204
+        assert loaded(folder.path) == sim.export_state()
+    finally:
+        again_server.stop()
+        again.close()
+    served[0].start = lambda: None  # the fixture's own stop() still runs on the first server
+
+
+def test_a_damaged_last_line_that_has_its_newline_is_no_torn_write(served):
+    server, folder = served
+    assert requests.delete(server.api_url + TAGS + "/v1", headers=AUTH).status_code == 204
+    log = folder.path / LOG
+    data = bytearray(log.read_bytes())
+    data[-5] ^= 1  # inside the last record, its newline kept
+    log.write_bytes(bytes(data))
+    with pytest.raises(folder_module.StateFolderError, match="line 2 is damaged"):
+        StateFolder(folder.path).load(Simulation(clock=ManualClock()))
+
+
+def test_a_manifest_pushed_under_two_media_types_replays_as_stored(served):
+    """A body without mediaType takes its type from Content-Type; the bytes keep the first."""
+    server, folder = served
+    sim = server.sim
+    raw = b'{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json",' \
+          b'"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}'
+    with sim.transaction() as now:
+        content = sim.account.registry("acme").content
+        content.blobs.put(b"{}")
+        content.link_blob("web", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        content.link_blob("other", "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        content.put_manifest("web", raw, now, media_type="application/vnd.oci.image.manifest.v1+json", tag="x")
+        content.put_manifest("other", raw, now, media_type="application/vnd.docker.distribution.manifest.v2+json",
+                             tag="y")
+    folder.save()
+    assert loaded(folder.path) == sim.export_state()
+
+
+def test_a_compaction_that_fails_half_way_is_done_again_by_the_next_save(served, monkeypatch):
+    server, folder = served
+    real = folder_module.write_atomically
+
+    def log_fails(path, data, mode):
+        if path.name == LOG:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data, mode)
+
+    monkeypatch.setattr(folder_module, "write_atomically", log_fails)
+    assert requests.post(server.api_url + "/_docrsim/state/compact").status_code == 500
+    monkeypatch.setattr(folder_module, "write_atomically", real)
+    assert requests.delete(server.api_url + TAGS + "/v1", headers=AUTH).status_code == 204
+    assert loaded(folder.path) == server.sim.export_state()
+
+
+def test_a_request_that_outlives_the_stop_writes_nothing(served):
+    server, folder = served
+    folder.compact()
+    folder.close()
+    before = (folder.path / LOG).read_bytes()
+    with server.sim.transaction():
+        server.sim.account.registry("acme").content.delete_tag("web", "v1")
+    folder.save()
+    assert (folder.path / LOG).read_bytes() == before

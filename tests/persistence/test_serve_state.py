@@ -92,8 +92,8 @@ def test_a_damaged_record_stops_the_start_and_nothing_is_touched(serve, tmp_path
     files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "lock"}
     result = docrsim("serve", "--api-port", "0", "--registry-port", "0", "--state", str(folder))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr == (f"docrsim: {folder / LOG}: line 3 is damaged (its checksum or JSON is wrong) and "
-                             "records follow it, so it is no torn last write; nothing was changed\n")
+    assert result.stderr == (f"docrsim: {folder / LOG}: line 3 is damaged (its checksum or JSON is wrong, or it is "
+                             "not a header or record where it is); nothing was changed\n")
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "lock"} == files
 
 
@@ -158,7 +158,15 @@ def test_an_old_state_file_moved_into_a_folder_is_loaded(serve, tmp_path):
     folder.mkdir()
     (folder / WORLD).write_text(json.dumps(document))
     second = serve("--clock", "manual", "--state", str(folder))
-    assert state_of(second.wait_ready()) == document
+    api = second.wait_ready()
+    assert state_of(api) == document
+    # It starts a log of its own that follows it: a change made now survives a kill.
+    assert requests.get(f"{api}{BASE}/docker-credentials", headers=AUTH, timeout=WAIT).status_code == 200
+    changed = state_of(api)
+    assert len(changed["credentials"]) == len(document["credentials"]) + 1
+    second.kill()
+    third = serve("--clock", "manual", "--state", str(folder))
+    assert state_of(third.wait_ready()) == changed
 
 
 def test_state_compact_folds_the_log_into_world_json(serve, tmp_path):

@@ -86,7 +86,7 @@ class _Content:
     def link(self, repository, digest):
         self.links.setdefault(repository, set()).add(digest)
 
-    def unlinks(self, repository):
+    def drop_links(self, repository):
         self.links.pop(repository, None)
 
     def repo(self, repository, created_at):
@@ -108,7 +108,7 @@ class _Content:
         del self.repositories[repository]["tags"][tag]
 
 
-_KINDS = {"blob", "unblob", "link", "unlinks", "repo", "unrepo", "manifest", "unmanifest", "tag", "untag"}
+_KINDS = {"blob", "unblob", "link", "drop_links", "repo", "unrepo", "manifest", "unmanifest", "tag", "untag"}
 
 
 class Replay:

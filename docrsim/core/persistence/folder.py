@@ -21,9 +21,13 @@ The rules:
   (a reset, an import, a scenario loaded), as the store reports changes, not replacements.
 - Loading reads world.json, then replays the records of the log whose header names it; a log
   left by a compaction that did not finish is already part of world.json and is not replayed.
-  A last line cut short by a crash mid-write is dropped with a warning; a damaged record
-  anywhere else, or a world.json or blob file that is not what it should be, stops the load
-  with an error naming the file, and nothing in the folder is touched.
+  A record goes out with its newline in one write, so a write a crash cut short is a last line
+  without one: it is dropped with a warning. A damaged line that has its newline, or a
+  world.json or blob file that is not what it should be, stops the load with an error naming
+  the file, and nothing in the folder is touched (temporary files of cut-short writes are
+  removed only once the folder has loaded).
+- Compaction always syncs: the blob files written since the last one first, then world.json,
+  so that even without ``fsync`` a power cut cannot leave a world.json naming missing files.
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ class StateFolder:
         self._account = None
         self._frame_key: str | None = None
         self._compact_at_start = True
+        self._log_follows = False  # whether the log read at load follows the world.json there
+        self._unsynced: set[Path] = set()  # blob files not yet synced to the disk (without fsync)
+        self._closed = False
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -114,18 +121,22 @@ class StateFolder:
         self._lock_fd = fd
 
     def _survey_blobs(self) -> None:
-        """Note which blob files exist; remove the temporary files of writes a crash cut short."""
+        """Note which blob files exist."""
         root = self.path / BLOBS
         if not root.is_dir():
             return
         for algorithm in root.iterdir():
-            if not algorithm.is_dir():
-                continue
-            for file in algorithm.iterdir():
-                if file.name.startswith(_TEMPORARY):
-                    file.unlink()
-                else:
-                    self._on_disk.add(f"{algorithm.name}:{file.name}")
+            if algorithm.is_dir():
+                self._on_disk.update(f"{algorithm.name}:{file.name}" for file in algorithm.iterdir()
+                                     if not file.name.startswith(_TEMPORARY))
+
+    def _remove_temporaries(self) -> None:
+        """The temporary files of writes a crash cut short (once the folder has loaded)."""
+        leftovers = [*self.path.glob(f".{WORLD}.*.tmp"), *self.path.glob(f".{LOG}.*.tmp"),
+                     *self.path.glob(f"{BLOBS}/*/{_TEMPORARY}*")]
+        for file in leftovers:
+            with contextlib.suppress(OSError):
+                file.unlink()
 
     # -- loading --------------------------------------------------------------------------------
     def load(self, sim) -> bool:
@@ -159,7 +170,9 @@ class StateFolder:
             sim.import_state(document, blob_source=self._read_blob)
         except StateError as exc:
             raise StateError(exc.problems, f"{where}{exc.prefix}") from None
-        self._compact_at_start = bool(records) or bool(self.warnings)
+        # Anything but a log that follows this world.json and holds no record yet is folded into
+        # a new world.json with a new log: replayed records, a torn tail, a missing or stale log.
+        self._compact_at_start = bool(records) or bool(self.warnings) or not self._log_follows
         return True
 
     @staticmethod
@@ -173,22 +186,24 @@ class StateFolder:
         """The log's records, numbered by line, if its header names the world.json whose
         SHA-256 is ``base`` (None: any)."""
         path = self.path / LOG
+        self._log_follows = False
         if not path.exists():
             return []
+        # A record is written with its newline in one write, so a write a crash cut short is
+        # the last line, without its newline. A line that has its newline is whole as written:
+        # if it does not check out, the file was damaged after, and the start stops.
         lines = self._read(path).split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
+        torn = lines.pop()
         decoded = []
         for number, line in enumerate(lines, 1):
             record = _decode(line)
-            if record is None:
-                if number < len(lines):
-                    raise StateFolderError(f"{path}: line {number} is damaged (its checksum or JSON is wrong) "
-                                           "and records follow it, so it is no torn last write; nothing was changed")
-                self.warnings.append(f"{path}: dropped the last record, cut short by a crash while it was "
-                                     f"written ({len(line)} bytes); its response had not been sent")
-                break
+            if record is None or (number == 1) != ("base" in record):
+                raise StateFolderError(f"{path}: line {number} is damaged (its checksum or JSON is wrong, or it "
+                                       "is not a header or record where it is); nothing was changed")
             decoded.append((number, record))
+        if torn:
+            self.warnings.append(f"{path}: dropped the last record, cut short by a crash while it was "
+                                 f"written ({len(torn)} bytes); its response had not been sent")
         if not decoded:
             return []
         (_, header), records = decoded[0], decoded[1:]
@@ -197,6 +212,7 @@ class StateFolder:
                                  f"{len(records)} records were not applied (a compaction that did not "
                                  "finish leaves this, its records already in world.json)")
             return []
+        self._log_follows = True
         return records
 
     def _read_blob(self, digest: str, size: int) -> bytes:
@@ -223,17 +239,23 @@ class StateFolder:
     def start(self, sim) -> None:
         """Keep ``sim``'s world here from now on (after load(), or with the world it starts with)."""
         self.sim = sim
+        self._remove_temporaries()
         if self._compact_at_start:
             self.compact()
-        else:
+            return
+        try:
             self._open_log()
-            self._attach(snapshot.export_frame(sim))
+        except OSError as exc:
+            raise StateFolderError(f"{self.path / LOG}: cannot open: {exc.strerror or exc}") from None
+        self._attach(snapshot.export_frame(sim))
 
     def save(self) -> None:
         """Append what changed since the last save; StateFolderError if it cannot be written
         (the changes are then kept, to be written with the next save)."""
         sim = self.sim
         with sim.lock:
+            if self._closed:  # a request that outlived the stop: the world is compacted already
+                return
             if self._replaced() or len(self.changes) > PENDING_LIMIT or self._log_size > LOG_LIMIT:
                 self.compact()
                 return
@@ -242,14 +264,16 @@ class StateFolder:
             changes = self.changes.take()
             if not changes and key == self._frame_key:
                 return
-            record = {"changes": [changelog.encode(change) for change in changes]}
-            if key != self._frame_key:
-                record["frame"] = frame
             try:
+                record = {"changes": [changelog.encode(change) for change in changes]}
+                if key != self._frame_key:
+                    record["frame"] = frame
                 self._write_blob_files(changes)
                 self._append(_encode(record))
-            except OSError as exc:
+            except BaseException as exc:
                 self.changes.give_back(changes)
+                if not isinstance(exc, OSError):
+                    raise
                 raise StateFolderError(f"{self.path / LOG}: cannot save the change: {exc.strerror or exc}; "
                                        "it is kept in memory and saved with the next one") from None
             self._frame_key = key
@@ -267,11 +291,15 @@ class StateFolder:
                     for digest in blobs.digests():
                         if digest not in self._on_disk and not blobs.is_synthetic(digest):
                             self._write_blob(digest, blobs.data(digest))
+                self._sync_blob_files()  # world.json is synced: the files it needs must be there first
                 text = (json.dumps(document, indent=1) + "\n").encode()
                 write_atomically(self.path / WORLD, text, 0o600)
                 write_atomically(self.path / LOG, _encode({"base": hashlib.sha256(text).hexdigest()}), 0o600)
                 self._open_log()
             except OSError as exc:
+                # Whatever stage it reached, the log on disk may no longer follow world.json:
+                # the next save compacts again rather than append to it.
+                self._account = None
                 raise StateFolderError(f"{self.path}: cannot write the world: {exc.strerror or exc}") from None
             for digest in self._on_disk - held:
                 with contextlib.suppress(OSError):
@@ -281,6 +309,9 @@ class StateFolder:
 
     def close(self) -> None:
         """Stop keeping the world here (call compact() first to fold the log into world.json)."""
+        lock = self.sim.lock if self.sim is not None else contextlib.nullcontext()
+        with lock:
+            self._closed = True
         for name in ("_log_fd", "_lock_fd"):
             fd = getattr(self, name)
             if fd is not None:
@@ -313,6 +344,7 @@ class StateFolder:
     def _open_log(self) -> None:
         if self._log_fd is not None:
             os.close(self._log_fd)
+            self._log_fd = None  # never a closed number another open may be given
         path = self.path / LOG
         self._log_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._log_size = os.fstat(self._log_fd).st_size
@@ -328,21 +360,36 @@ class StateFolder:
             if self.fsync:
                 os.fsync(fd)
         except OSError:
-            with contextlib.suppress(OSError):
+            try:
                 os.ftruncate(fd, self._log_size)
+            except OSError:
+                self._account = None  # a half record may remain: the next save compacts instead
             raise
         self._log_size += len(line)
 
     def _write_blob_files(self, changes: list[tuple]) -> None:
-        made = set()
         for change in changes:
             if change[1] == "blob" and change[4] is not None and change[2] not in self._on_disk:
-                made.add(self._write_blob(change[2], change[4]))
+                self._write_blob(change[2], change[4])
         if self.fsync:
-            for folder in made:
-                sync_directory(folder)
+            self._sync_blob_files()
 
-    def _write_blob(self, digest: str, data: bytes) -> Path:
+    def _sync_blob_files(self) -> None:
+        """Put the blob files written since the last sync, and their folders, on the disk."""
+        folders = {self.path, self.path / BLOBS}
+        for file in self._unsynced:
+            with contextlib.suppress(FileNotFoundError):
+                fd = os.open(file, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            folders.add(file.parent)
+        for folder in folders:
+            sync_directory(folder)
+        self._unsynced.clear()
+
+    def _write_blob(self, digest: str, data: bytes) -> None:
         """A blob's file, written once: to a temporary name, then renamed into place."""
         final = self._blob_path(digest)
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -352,13 +399,11 @@ class StateFolder:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temporary, final)
         self._on_disk.add(digest)
-        return final.parent
+        self._unsynced.add(final)
 
 
 def _encode(record: dict) -> bytes:
