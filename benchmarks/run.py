@@ -659,14 +659,17 @@ def state_section(args, results: list) -> None:
         source, image_bytes = build_image(scratch, max(args.layer_mib // 4, 1))
         fixture = scratch / "tags.json"
         fixture.write_text(json.dumps(synthetic(1, STATE_TAGS)))
-        ways = {"in memory": (), "--state": ("--state",), "--state --fsync": ("--state", "--fsync")}
+        ways = {"in memory": (), "--state": (), "--state --fsync": ("--fsync",)}
         figures: dict[str, dict[str, list]] = {way: {"push": [], "delete": []} for way in ways}
         for trip in range(args.copies):
             for way, flags in ways.items():  # alternating, so the ways see the same machine load
-                extra = [*flags, str(scratch / f"state-{trip}-{len(figures[way]['push'])}-{way[-5:]}")] \
-                    if flags else []
+                extra = [] if way == "in memory" else ["--state", str(scratch / f"state-{trip}-{way[-5:]}"), *flags]
                 sim = Docrsim("--fixture", str(fixture), *extra)
                 try:
+                    # The deletes first: right after a large push the disk is still writing its
+                    # bytes back, and a small append then waits behind them (a disk's figure).
+                    tags = [f"v{i}" for i in range(STATE_TAGS) if (i + 1) % 10]  # every 10th is untagged
+                    figures[way]["delete"].append(timed_deletes(sim, tags))
                     auths = sim.call("GET", "/v2/registries/huge/docker-credentials?read_write=true")["auths"]
                     (host, entry), = auths.items()
                     creds = base64.b64decode(entry["auth"]).decode()
@@ -679,8 +682,6 @@ def state_section(args, results: list) -> None:
                     if tagged_digest(back, "v1") != tagged_digest(source, "v1"):
                         raise RuntimeError(f"{way}: the image pulled back is not the one pushed")
                     shutil.rmtree(back)
-                    tags = [f"v{i}" for i in range(STATE_TAGS) if (i + 1) % 10]  # every 10th is untagged
-                    figures[way]["delete"].append(timed_deletes(sim, tags))
                 finally:
                     sim.stop()
     medians = {way: {k: statistics.median(v) for k, v in f.items()} for way, f in figures.items()}

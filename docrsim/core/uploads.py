@@ -2,6 +2,10 @@
 
 Streaming needs no lock; only the final commit into the store does. The file keeps memory
 flat however large the blob, so a blob is held in memory once: when it enters the store.
+
+Where the files are is the ``spool``'s to say, when there is one: a state folder gives a file
+of its own, and takes it back once the session is over, so that a blob's bytes that must go to
+disk anyway are written there once, while they stream in (docrsim.core.persistence.folder).
 """
 
 from __future__ import annotations
@@ -37,9 +41,14 @@ class UploadSession:
     repository: str
     started_at: datetime
     size: int = 0
-    _file: tempfile.SpooledTemporaryFile = field(default_factory=lambda: tempfile.TemporaryFile())
+    # new_file() -> an open binary file; done(file, digest or None) once the session is over
+    spool: object = None
     _sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _verified: str | None = None  # the digest content() found the bytes to have
+
+    def __post_init__(self):
+        self._file = self.spool.new_file() if self.spool is not None else tempfile.TemporaryFile()
 
     def append(self, stream, start: int | None = None, length: int | None = None) -> int:
         """Write ``stream`` at the end of the upload; ``start`` (from Content-Range) must be
@@ -73,20 +82,27 @@ class UploadSession:
                 actual = f"{algorithm}:{hasher.hexdigest()}"
             if actual != declared:
                 raise digests.DigestMismatch(f"uploaded content hashes to {actual}, not the declared {declared}")
+            self._verified = declared
             self._file.seek(0)
             return self._file.read()
 
     def close(self) -> None:
+        if self._file.closed:
+            return
         self._file.close()
+        if self.spool is not None:
+            self.spool.done(self._file, self._verified)
 
 
 class Uploads:
     def __init__(self):
         self._sessions: dict[str, UploadSession] = {}
         self._lock = threading.Lock()
+        self.spool = None  # where sessions from now on keep their bytes (see the module's docstring)
 
     def start(self, uuid: str, registry: str, repository: str, now: datetime) -> UploadSession:
-        session = UploadSession(uuid=uuid, registry=registry, repository=repository, started_at=now)
+        session = UploadSession(uuid=uuid, registry=registry, repository=repository, started_at=now,
+                                spool=self.spool)
         with self._lock:
             self._sessions[uuid] = session
         return session
@@ -95,7 +111,7 @@ class Uploads:
         """A session for a monolithic upload (one request bringing all the bytes and their
         digest). No client can address it, so it has no id and is not listed: drawing an id
         before the bytes are checked would let a refused upload move the id stream."""
-        return UploadSession(uuid="", registry=registry, repository=repository, started_at=now)
+        return UploadSession(uuid="", registry=registry, repository=repository, started_at=now, spool=self.spool)
 
     def get(self, uuid: str, registry: str, repository: str) -> UploadSession:
         with self._lock:

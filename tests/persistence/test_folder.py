@@ -249,3 +249,33 @@ def test_a_request_that_outlives_the_stop_writes_nothing(served):
         server.sim.account.registry("acme").content.delete_tag("web", "v1")
     folder.save()
     assert (folder.path / LOG).read_bytes() == before
+
+
+def test_an_uploaded_blob_is_written_once_as_it_streams_in(served, monkeypatch):
+    """The file an upload streams into becomes the blob's file: renamed, not written again."""
+    import hashlib
+
+    server, folder = served
+    token = requests.get(server.api_url + "/v2/registry/auth", auth=("t", "t"), params={
+        "service": server.endpoints.registry_host, "scope": "repository:acme/web:pull,push"}).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    claimed = []
+    claim = folder.spool.claim
+    monkeypatch.setattr(folder.spool, "claim", lambda digest: claimed.append(claim(digest)) or claimed[-1])
+    data = os.urandom(3 * 1024 * 1024)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    started = requests.post(server.registry_url + "/v2/acme/web/blobs/uploads/", headers=bearer)
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    location = location if location.startswith("http") else server.registry_url + location
+    patched = requests.patch(location, data=data, headers={**bearer, "Content-Type": "application/octet-stream"})
+    assert patched.status_code == 202, patched.text
+    location = patched.headers["Location"]
+    location = location if location.startswith("http") else server.registry_url + location
+    done = requests.put(location, params={"digest": digest}, headers=bearer)
+    assert done.status_code == 201, done.text
+    (path,) = claimed
+    assert path is not None and not os.path.exists(path)  # renamed into place
+    assert (folder.path / BLOBS / "sha256" / digest[7:]).read_bytes() == data
+    assert list((folder.path / BLOBS / folder_module.UPLOADS).iterdir()) == []
+    assert loaded(folder.path) == server.sim.export_state()

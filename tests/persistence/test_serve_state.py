@@ -50,13 +50,19 @@ def test_serve_keeps_its_world_in_the_state_folder_across_restarts(serve, tmp_pa
     assert state_of(api) == reset
 
 
-def test_a_killed_server_loses_no_acknowledged_change(serve, tmp_path):
-    folder = tmp_path / "state"
+def changed_then_killed(serve, folder) -> dict:
+    """Start on ``folder``, make changes, SIGKILL; the state acknowledged last."""
     first = serve("--clock", "manual", "--fixture", "small-app", "--state", str(folder))
     api = first.wait_ready()
     make_changes(api)
     before = state_of(api)
     first.kill()
+    return before
+
+
+def test_a_killed_server_loses_no_acknowledged_change(serve, tmp_path):
+    folder = tmp_path / "state"
+    before = changed_then_killed(serve, folder)
     second = serve("--clock", "manual", "--state", str(folder))
     assert state_of(second.wait_ready()) == before
     assert not any("warning" in line for line in second.seen)
@@ -64,11 +70,7 @@ def test_a_killed_server_loses_no_acknowledged_change(serve, tmp_path):
 
 def test_a_torn_last_record_is_dropped_with_a_warning(serve, tmp_path):
     folder = tmp_path / "state"
-    first = serve("--clock", "manual", "--fixture", "small-app", "--state", str(folder))
-    api = first.wait_ready()
-    make_changes(api)
-    before = state_of(api)
-    first.kill()
+    before = changed_then_killed(serve, folder)
     with open(folder / LOG, "ab") as log:
         log.write(b'0badf00d {"changes":[["acme","untag","web","lat')  # a write a crash cut short
     second = serve("--clock", "manual", "--state", str(folder))

@@ -37,24 +37,28 @@ import fcntl
 import hashlib
 import json
 import os
+import tempfile
+import threading
 import zlib
 from pathlib import Path
 
 from docrsim.core import digests
 from docrsim.core.changes import Changes
 from docrsim.core.errors import Invalid
-from docrsim.core.persistence import changelog, snapshot
-from docrsim.core.persistence.format import FORMAT, Problem, StateError, check_shape
+from docrsim.core.persistence import changelog, snapshot, statefile
+from docrsim.core.persistence.format import Problem, StateError, check_shape
 from docrsim.files import sync_directory, write_atomically
 
 WORLD, LOG, BLOBS, LOCK = "world.json", "changes.jsonl", "blobs", "lock"
+UPLOADS = ".uploads"  # under BLOBS: the files upload sessions stream into
 LOG_LIMIT = 64 << 20
 PENDING_LIMIT = 100_000
 _TEMPORARY = ".tmp-"
 
 
 class StateFolderError(Invalid):
-    """A state folder that cannot be used, read or written; the message names the file."""
+    """A state folder that cannot be used, read or written; the message names the file (as
+    does statefile.StateFileError, for a world.json that is no saved world)."""
 
 
 class StateFolder:
@@ -74,6 +78,7 @@ class StateFolder:
         self._log_follows = False  # whether the log read at load follows the world.json there
         self._unsynced: set[Path] = set()  # blob files not yet synced to the disk (without fsync)
         self._closed = False
+        self.spool = _UploadSpool(self.path / BLOBS / UPLOADS)
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -133,7 +138,7 @@ class StateFolder:
     def _remove_temporaries(self) -> None:
         """The temporary files of writes a crash cut short (once the folder has loaded)."""
         leftovers = [*self.path.glob(f".{WORLD}.*.tmp"), *self.path.glob(f".{LOG}.*.tmp"),
-                     *self.path.glob(f"{BLOBS}/*/{_TEMPORARY}*")]
+                     *self.path.glob(f"{BLOBS}/*/{_TEMPORARY}*"), *self.path.glob(f"{BLOBS}/{UPLOADS}/*")]
         for file in leftovers:
             with contextlib.suppress(OSError):
                 file.unlink()
@@ -147,12 +152,7 @@ class StateFolder:
                 raise StateFolderError(f"{self.path / LOG}: changes without the {WORLD} they follow")
             return False
         raw = self._read(world)
-        try:
-            document = json.loads(raw)
-        except ValueError as exc:
-            raise StateFolderError(f"{world}: not JSON: {exc}") from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise StateFolderError(f'{world}: not a docrsim state (it has no "format": "{FORMAT}")')
+        document = statefile.parse(world, raw)
         try:
             check_shape(document)
         except StateError as exc:
@@ -305,6 +305,7 @@ class StateFolder:
                 with contextlib.suppress(OSError):
                     self._blob_path(digest).unlink()
                 self._on_disk.discard(digest)
+            self.spool.drop(lambda digest: True)  # every blob that has bytes has its file now
             self._attach(changelog.frame_of(document))
 
     def close(self) -> None:
@@ -323,6 +324,7 @@ class StateFolder:
         """Have the world's content report its changes here; what it reported so far is saved."""
         sim = self.sim
         sim.account.changes = self.changes
+        sim.uploads.spool = self.spool
         for name, registry in sim.account.registries.items():
             registry.content.record_changes(self.changes.feed(name))
         self.changes.take()
@@ -371,6 +373,7 @@ class StateFolder:
         for change in changes:
             if change[1] == "blob" and change[4] is not None and change[2] not in self._on_disk:
                 self._write_blob(change[2], change[4])
+        self.spool.drop(self._on_disk.__contains__)  # uploads of bytes already here
         if self.fsync:
             self._sync_blob_files()
 
@@ -390,9 +393,16 @@ class StateFolder:
         self._unsynced.clear()
 
     def _write_blob(self, digest: str, data: bytes) -> None:
-        """A blob's file, written once: to a temporary name, then renamed into place."""
+        """A blob's file, written once: to a temporary name, then renamed into place; or the
+        file its upload streamed into, renamed into place."""
         final = self._blob_path(digest)
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        uploaded = self.spool.claim(digest)
+        if uploaded is not None:
+            os.replace(uploaded, final)
+            self._on_disk.add(digest)
+            self._unsynced.add(final)
+            return
         temporary = final.with_name(_TEMPORARY + final.name)
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -404,6 +414,41 @@ class StateFolder:
         os.replace(temporary, final)
         self._on_disk.add(digest)
         self._unsynced.add(final)
+
+
+class _UploadSpool:
+    """Files in the folder for upload sessions to stream into (docrsim.core.uploads): once a
+    session is over, a file whose bytes were verified is kept under their digest until the
+    blob's file is written, which is then a rename instead of a second write of the bytes."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._verified: dict[str, str] = {}  # digest -> path of a closed session's file
+
+    def new_file(self):
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return tempfile.NamedTemporaryFile(dir=self.folder, prefix=_TEMPORARY, delete=False)
+
+    def done(self, file, digest: str | None) -> None:
+        with self._lock:
+            if digest is not None and digest not in self._verified:
+                self._verified[digest] = file.name
+                return
+        with contextlib.suppress(OSError):
+            os.unlink(file.name)
+
+    def claim(self, digest: str) -> str | None:
+        with self._lock:
+            return self._verified.pop(digest, None)
+
+    def drop(self, unneeded) -> None:
+        """Delete the kept files of the digests ``unneeded(digest)`` says."""
+        with self._lock:
+            dropped = [self._verified.pop(d) for d in [d for d in self._verified if unneeded(d)]]
+        for path in dropped:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
 def _encode(record: dict) -> bytes:

@@ -20,6 +20,11 @@ def read(path: str | Path) -> dict:
         text = Path(path).read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise StateFileError(f"{path}: cannot read the state file: {getattr(exc, 'strerror', None) or exc}") from None
+    return parse(path, text)
+
+
+def parse(path: str | Path, text: str | bytes) -> dict:
+    """The document ``text`` read from ``path`` holds, if it looks like a saved state."""
     try:
         document = json.loads(text)
     except ValueError as exc:
