@@ -279,3 +279,42 @@ def test_an_uploaded_blob_is_written_once_as_it_streams_in(served, monkeypatch):
     assert (folder.path / BLOBS / "sha256" / digest[7:]).read_bytes() == data
     assert list((folder.path / BLOBS / folder_module.UPLOADS).iterdir()) == []
     assert loaded(folder.path) == server.sim.export_state()
+
+
+def test_a_deletion_plan_is_written_once_while_its_run_goes_through_it(tmp_path):
+    """A run's plan never changes once made; its progress does, with every clock step."""
+    from docrsim.core import timekeeping
+    from docrsim.core.gc import Rates
+
+    sim = Simulation(clock=ManualClock(), gc_rates=Rates(scan_manifests_per_second=100, delete_objects_per_second=1))
+    restore(sim, [{"account": {"tier": "professional"}, "registries": [{"name": "bulk", "generate": {
+        "repositories": 2, "images_per_repository": 20, "layers_per_image": 2, "layer_size": 1024,
+        "untagged_every": 2}}]}])
+    folder = StateFolder.open(tmp_path / "state")
+    folder.start(sim)
+    try:
+        with sim.transaction() as now:
+            sim.gc.start("bulk", "untagged manifests and unreferenced blobs", now)
+        folder.save()
+
+        def run() -> dict:
+            return sim.export_state()["registries"][0]["garbage_collections"][0]
+
+        while not run()["status"].startswith("deleting"):
+            timekeeping.advance(sim, 60)
+            folder.save()
+        for _ in range(8):
+            timekeeping.advance(sim, 1)
+            folder.save()
+            assert loaded(folder.path) == sim.export_state()
+        assert run()["status"].startswith("deleting") and run()["progress"]["steps_done"] > 3
+        log = (folder.path / LOG).read_bytes()
+        assert log.count(b'"plans":') == 1 and log.count(b'"saved_plan"') > 3
+        folder.compact()
+        header = (folder.path / LOG).read_bytes()
+        assert header.count(b"\n") == 1 and b'"plans":' in header  # the new log starts naming it
+        timekeeping.advance(sim, 1)
+        folder.save()
+        assert loaded(folder.path) == sim.export_state()
+    finally:
+        folder.close()

@@ -5,6 +5,10 @@ A record is what one save wrote: the content changes made since the previous sav
 *frame*, everything but the registries' content (snapshot.export_frame). A blob's bytes are not
 in the log but in a file of their own, written before the record that names them.
 
+A GC deletion plan can be large and never changes once made, while the run going through it
+changes with every step: a record's frame names each plan by a token instead, and the record
+that first names a plan (since the last compaction) carries it under ``plans``.
+
 Replaying records onto the document they started from gives the world as it was when the last
 of them was saved: the changes are applied to the document's content, in order, and the last
 frame saved replaces all the rest. Records are JSON; instants are written as the saved document
@@ -29,6 +33,24 @@ def encode(change: tuple) -> list:
         digest, size, data, uncompressed = args
         args = [digest, size, data is not None, uncompressed]
     return [registry, kind, *(write_instant(a) if isinstance(a, datetime) else a for a in args)]
+
+
+PLAN_TOKEN = "saved_plan"
+
+
+def plan_places(frame: dict):
+    """(container, key) of every GC deletion plan a frame holds: an active run's, and the one a
+    scan has made."""
+    for registry in frame["registries"]:
+        for run in registry.get("garbage_collections") or ():
+            progress = run.get("progress") if isinstance(run, dict) else None
+            if not isinstance(progress, dict):
+                continue
+            if progress.get("plan") is not None:
+                yield progress, "plan"
+            scan = progress.get("scan")
+            if isinstance(scan, dict) and scan.get("plan") is not None:
+                yield scan, "plan"
 
 
 def frame_of(document: dict) -> dict:
@@ -117,8 +139,13 @@ class Replay:
     def __init__(self, document: dict):
         self.frame = frame_of(document)
         self.contents = {registry["name"]: _Content(registry) for registry in document["registries"]}
+        self.plans: dict[str, dict] = {}
 
     def apply(self, record: dict, where: str) -> None:
+        plans = record.get("plans", {})
+        if not isinstance(plans, dict):
+            raise Problem(f"{where}.plans", "saved plans are an object of tokens")
+        self.plans.update(plans)
         for index, change in enumerate(record.get("changes", ())):
             try:
                 self._apply_change(change)
@@ -127,6 +154,13 @@ class Replay:
                               f"{change!r} does not fit the saved world ({type(exc).__name__}: {exc})") from None
         if "frame" in record:
             self.frame = record["frame"]
+            try:
+                for place, key in plan_places(self.frame):
+                    token = place[key]
+                    if isinstance(token, dict) and set(token) == {PLAN_TOKEN}:
+                        place[key] = self.plans[token[PLAN_TOKEN]]
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise Problem(f"{where}.frame", f"names a plan no record saved ({type(exc).__name__}: {exc})") from None
 
     def _apply_change(self, change: list) -> None:
         registry, kind, *args = change

@@ -11,7 +11,8 @@
 The rules:
 - ``save()`` runs before every response goes out (the HTTP edge calls it): the content changes
   made since the last save, and the frame if it differs, become one record appended with one
-  write. Once the response leaves, the record is the operating system's: a killed process
+  write. A GC deletion plan in the frame is named by a token, and written (with the record or
+  the header that first names it) once per log. Once the response leaves, the record is the operating system's: a killed process
   loses nothing. With ``fsync`` the log and new blob files are also synced to the disk first,
   so a power cut loses nothing either; without it a power cut may lose the last seconds.
 - ``compact()`` writes world.json anew (a file beside it, synced, renamed over it) and starts a
@@ -76,9 +77,14 @@ class StateFolder:
         self._frame_key: str | None = None
         self._compact_at_start = True
         self._log_follows = False  # whether the log read at load follows the world.json there
+        self._header_plans: dict = {}  # the plans the log's header names
         self._unsynced: set[Path] = set()  # blob files not yet synced to the disk (without fsync)
         self._closed = False
         self.spool = _UploadSpool(self.path / BLOBS / UPLOADS)
+        # GC deletion plans named by token in the log since the last compaction: the plan's
+        # shared export (kept, so that its id names it alone) -> its token; the tokens written.
+        self._plan_tokens: dict[int, tuple[dict, str]] = {}
+        self._plans_written: set[str] = set()
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -161,6 +167,7 @@ class StateFolder:
         where = f"{world}: " if not records else f"{world} with {self.path / LOG}: "
         try:
             replay = changelog.Replay(document)
+            replay.apply({"plans": self._header_plans}, "line 1")
             for number, record in records:
                 replay.apply(record, f"line {number}")
             document = replay.document()
@@ -207,6 +214,7 @@ class StateFolder:
         if not decoded:
             return []
         (_, header), records = decoded[0], decoded[1:]
+        self._header_plans = header.get("plans", {})
         if base is not None and header.get("base") != base:
             self.warnings.append(f"{path}: it follows another {WORLD} than the one there, so its "
                                  f"{len(records)} records were not applied (a compaction that did not "
@@ -247,7 +255,9 @@ class StateFolder:
             self._open_log()
         except OSError as exc:
             raise StateFolderError(f"{self.path / LOG}: cannot open: {exc.strerror or exc}") from None
-        self._attach(snapshot.export_frame(sim))
+        frame = snapshot.export_frame(sim)
+        self._name_plans(frame)  # not in this log yet: the first frame saved brings them
+        self._attach(frame)
 
     def save(self) -> None:
         """Append what changed since the last save; StateFolderError if it cannot be written
@@ -260,6 +270,7 @@ class StateFolder:
                 self.compact()
                 return
             frame = snapshot.export_frame(sim)  # settles the clock first: changes it makes are taken too
+            plans = self._name_plans(frame)
             key = self._key(frame)
             changes = self.changes.take()
             if not changes and key == self._frame_key:
@@ -268,8 +279,12 @@ class StateFolder:
                 record = {"changes": [changelog.encode(change) for change in changes]}
                 if key != self._frame_key:
                     record["frame"] = frame
+                    new = {token: plan for token, plan in plans.items() if token not in self._plans_written}
+                    if new:
+                        record["plans"] = new
                 self._write_blob_files(changes)
                 self._append(_encode(record))
+                self._plans_written.update(record.get("plans", ()))
             except BaseException as exc:
                 self.changes.give_back(changes)
                 if not isinstance(exc, OSError):
@@ -293,8 +308,13 @@ class StateFolder:
                             self._write_blob(digest, blobs.data(digest))
                 self._sync_blob_files()  # world.json is synced: the files it needs must be there first
                 text = (json.dumps(document, indent=1) + "\n").encode()
+                # The frame the new log starts from, its plans named in the header.
+                frame = snapshot.export_frame(sim)
+                self._plan_tokens.clear()
+                plans = self._name_plans(frame)
+                header = {"base": hashlib.sha256(text).hexdigest(), **({"plans": plans} if plans else {})}
                 write_atomically(self.path / WORLD, text, 0o600)
-                write_atomically(self.path / LOG, _encode({"base": hashlib.sha256(text).hexdigest()}), 0o600)
+                write_atomically(self.path / LOG, _encode(header), 0o600)
                 self._open_log()
             except OSError as exc:
                 # Whatever stage it reached, the log on disk may no longer follow world.json:
@@ -306,7 +326,7 @@ class StateFolder:
                     self._blob_path(digest).unlink()
                 self._on_disk.discard(digest)
             self.spool.drop(lambda digest: True)  # every blob that has bytes has its file now
-            self._attach(changelog.frame_of(document))
+            self._attach(frame, plans_written=set(plans))
 
     def close(self) -> None:
         """Stop keeping the world here (call compact() first to fold the log into world.json)."""
@@ -320,8 +340,23 @@ class StateFolder:
                 setattr(self, name, None)
 
     # -- the parts ------------------------------------------------------------------------------
-    def _attach(self, frame: dict) -> None:
-        """Have the world's content report its changes here; what it reported so far is saved."""
+    def _name_plans(self, frame: dict) -> dict[str, dict]:
+        """Put a token in place of each GC deletion plan of ``frame`` (the same plan, the same
+        token, until the next compaction); the plans by token."""
+        named = {}
+        for place, key in changelog.plan_places(frame):
+            plan = place[key]
+            known = self._plan_tokens.get(id(plan))
+            if known is None or known[0] is not plan:
+                # The process in the token too: a log a restart goes on with may name plans already.
+                known = self._plan_tokens[id(plan)] = (plan, f"plan-{os.getpid()}-{len(self._plan_tokens) + 1}")
+            named[known[1]] = plan
+            place[key] = {changelog.PLAN_TOKEN: known[1]}
+        return named
+
+    def _attach(self, frame: dict, plans_written: set[str] = frozenset()) -> None:
+        """Have the world's content report its changes here; what it reported so far is saved,
+        as is ``frame`` (its plans named, those of ``plans_written`` in the log already)."""
         sim = self.sim
         sim.account.changes = self.changes
         sim.uploads.spool = self.spool
@@ -329,6 +364,7 @@ class StateFolder:
             registry.content.record_changes(self.changes.feed(name))
         self.changes.take()
         self._account = sim.account
+        self._plans_written = set(plans_written)
         self._frame_key = self._key(frame)
 
     def _replaced(self) -> bool:

@@ -13,6 +13,8 @@ not save, instead of letting a restored world drift.
 
 from __future__ import annotations
 
+import weakref
+
 from docrsim.core import gc_run
 from docrsim.core.errors import Invalid
 from docrsim.core.gc import FAULT_PHASES, GC_TYPES, GarbageCollector, Rates
@@ -49,12 +51,12 @@ def export_settings(gc: GarbageCollector) -> dict:
     return {"rates": gc.rates.as_dict(), "allow_deletes_during_gc": gc.allow_deletes_during_gc}
 
 
-def export_registry(gc: GarbageCollector, registry_name: str) -> dict:
+def export_registry(gc: GarbageCollector, registry_name: str, *, shared_plans: bool = False) -> dict:
     """The registry's armed fault and its runs (newest first, as the API lists them). Holds
     are saved with the fault rules that set them (docrsim.core.persistence.fault_state)."""
     return {
         "gc_fault": gc.armed_fault(registry_name),
-        "garbage_collections": [_export_run(run) for run in reversed(gc.run_records(registry_name))],
+        "garbage_collections": [_export_run(run, shared_plans) for run in reversed(gc.run_records(registry_name))],
     }
 
 
@@ -63,7 +65,7 @@ def holds(gc: GarbageCollector) -> dict[str, str]:
     return gc.holds()
 
 
-def _export_run(run: Run) -> dict:
+def _export_run(run: Run, shared: bool) -> dict:
     check_known(run, _RUN_KNOWN)
     summary = {
         "uuid": run.uuid, "type": run.type, "status": run.status,
@@ -76,12 +78,12 @@ def _export_run(run: Run) -> dict:
     attributes = vars(run)
     progress.update({name: attributes[name] for name in _RUN_VALUES if name in attributes})
     progress.update({name: write_instant(attributes[name]) for name in _RUN_INSTANTS if name in attributes})
-    progress["scan"] = None if run.scan is None else _export_scan(run.scan)
-    progress["plan"] = None if run.plan is None else _export_plan(run.plan)
+    progress["scan"] = None if run.scan is None else _export_scan(run.scan, shared)
+    progress["plan"] = None if run.plan is None else _export_plan(run.plan, shared)
     return {**summary, "progress": progress}
 
 
-def _export_scan(scan: Scan) -> dict:
+def _export_scan(scan: Scan, shared: bool) -> dict:
     check_known(scan, _SCAN_KNOWN)
     at = scan.position()
     return {
@@ -98,13 +100,30 @@ def _export_scan(scan: Scan) -> dict:
         "marked_stored": scan.marked_stored,
         "marked_bytes": scan.marked_bytes,
         "untagged": [list(link) for link in scan.untagged],
-        "plan": None if at["plan"] is None else _export_plan(at["plan"]),
+        "plan": None if at["plan"] is None else _export_plan(at["plan"], shared),
     }
 
 
-def _export_plan(plan: DeletionPlan) -> dict:
+def _export_plan(plan: DeletionPlan, shared: bool) -> dict:
     """Every step, the blobs included: finding the rest now (which the plan would otherwise do
-    lazily) gives the same blobs in the same order, and the saved plan needs no sweep."""
+    lazily) gives the same blobs in the same order, and the saved plan needs no sweep.
+
+    A plan never changes once made (a run's progress through it is the run's), so with
+    ``shared`` its export is made once and handed out again, the same object each time (not
+    to be changed): a state folder relies on that to write a plan once rather than with every
+    save of a run in progress."""
+    if not shared:
+        return _export_plan_steps(plan)
+    exported = _SHARED_PLANS.get(plan)
+    if exported is None:
+        exported = _SHARED_PLANS[plan] = _export_plan_steps(plan)
+    return exported
+
+
+_SHARED_PLANS: "weakref.WeakKeyDictionary[DeletionPlan, dict]" = weakref.WeakKeyDictionary()
+
+
+def _export_plan_steps(plan: DeletionPlan) -> dict:
     check_known(plan, _PLAN_KNOWN)
     first_blob = len(plan.manifests)
     return {

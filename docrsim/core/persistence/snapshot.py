@@ -58,11 +58,12 @@ def export_state(sim, *, blob_bytes: bool = True) -> dict:
 
 def export_frame(sim) -> dict:
     """export_state without the registries' content (their blobs, repositories and blob
-    links): the part a state folder saves whole whenever it changes."""
-    return _export(sim, lambda registry: {})
+    links): the part a state folder saves whenever it changes. GC deletion plans in it are
+    shared, the same object for a plan each time (gc_state._export_plan), not to be changed."""
+    return _export(sim, lambda registry: {}, shared_plans=True)
 
 
-def _export(sim, content_of) -> dict:
+def _export(sim, content_of, *, shared_plans: bool = False) -> dict:
     with sim.transaction() as now:
         account, gc = sim.account, sim.gc
         return {
@@ -87,7 +88,7 @@ def _export(sim, content_of) -> dict:
                         {"issued_at": write_instant(t.issued_at), "expires_at": write_instant(t.expires_at)}
                         for t in gc.ledger.outstanding(registry.name, now)
                     ],
-                    **gc_state.export_registry(gc, registry.name),
+                    **gc_state.export_registry(gc, registry.name, shared_plans=shared_plans),
                 }
                 for registry in account.registries.values()
             ],
