@@ -432,6 +432,16 @@ def skopeo(*argv: str, timeout: float, env: dict | None = None) -> float:
     return time.perf_counter() - started
 
 
+def skopeo_ready(section: str) -> bool:
+    """Whether skopeo is there (else the section is skipped, saying so); the repository's
+    tests helpers are importable from then on."""
+    if shutil.which("skopeo") is None:
+        skip(section, "skopeo is not installed (apt-get install skopeo)")
+        return False
+    sys.path.insert(0, str(ROOT))
+    return True
+
+
 def copy_round_trip(host: str, pid: int, source: Path, back: Path, creds: list[str], timeout: float,
                     env: dict | None = None) -> dict:
     """skopeo copy in, then out; the server's RSS growth over the whole round trip. With
@@ -478,10 +488,8 @@ def build_image(scratch: Path, layer_mib: int, layers: int = 5) -> tuple[Path, i
 
 def registry_section(args, results: list) -> None:
     print("\n== registry host: skopeo copy of a 5-layer image, in and out ==", flush=True)
-    if shutil.which("skopeo") is None:
-        skip("registry host section", "skopeo is not installed (apt-get install skopeo)")
+    if not skopeo_ready("registry host section"):
         return
-    sys.path.insert(0, str(ROOT))
     from tests.clients.oci_layout import tagged_digest
 
     with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
@@ -567,10 +575,8 @@ PROXY_GOAL = 1.3  # a copy through the proxy takes at most this many times the d
 
 def proxy_section(args, results: list) -> None:
     print("\n== proxy: skopeo copy by registry.digitalocean.com (proxy + TLS) vs direct plain HTTP ==", flush=True)
-    if shutil.which("skopeo") is None:
-        skip("proxy section", "skopeo is not installed (apt-get install skopeo)")
+    if not skopeo_ready("proxy section"):
         return
-    sys.path.insert(0, str(ROOT))
     from docrsim.network import environment
     from tests.clients.oci_layout import tagged_digest
 
@@ -648,10 +654,8 @@ def timed_deletes(sim: "Docrsim", tags: list[str]) -> float:
 
 def state_section(args, results: list) -> None:
     print("\n== --state: a push and a DO API delete with every change saved, vs in memory ==", flush=True)
-    if shutil.which("skopeo") is None:
-        skip("state section", "skopeo is not installed (apt-get install skopeo)")
+    if not skopeo_ready("state section"):
         return
-    sys.path.insert(0, str(ROOT))
     from tests.clients.oci_layout import tagged_digest
 
     with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
