@@ -41,7 +41,7 @@ class UploadSession:
     repository: str
     started_at: datetime
     size: int = 0
-    # new_file() -> an open binary file; done(file, digest or None) once the session is over
+    # new_file() -> an open binary file; done(file, digest or None, size) once the session is over
     spool: object = None
     _sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +54,9 @@ class UploadSession:
         """Write ``stream`` at the end of the upload; ``start`` (from Content-Range) must be
         where the upload currently ends. Returns the new size."""
         with self._lock:
+            if self._verified is not None or self._file.closed:
+                # Its bytes are checked and on their way into the store: nothing may be added.
+                raise UploadUnknown(f"upload {self.uuid} is complete")
             if start is not None and start != self.size:
                 raise RangeMismatch(f"chunk starts at {start}, but the upload holds {self.size} bytes", self.size)
             remaining = length
@@ -87,11 +90,12 @@ class UploadSession:
             return self._file.read()
 
     def close(self) -> None:
-        if self._file.closed:
-            return
-        self._file.close()
-        if self.spool is not None:
-            self.spool.done(self._file, self._verified)
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.close()
+            if self.spool is not None:
+                self.spool.done(self._file, self._verified, self.size)
 
 
 class Uploads:

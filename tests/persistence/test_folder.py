@@ -318,3 +318,92 @@ def test_a_deletion_plan_is_written_once_while_its_run_goes_through_it(tmp_path)
         assert loaded(folder.path) == sim.export_state()
     finally:
         folder.close()
+
+
+class TickingClock(ManualClock):
+    """A manual clock that, while ``ticking``, moves on a little each time it is read, as the
+    system clock does between two looks."""
+
+    ticking = False
+
+    def now(self):
+        if self.ticking:
+            self.advance(0.5)
+        return super().now()
+
+
+def test_a_compaction_while_time_passes_saves_one_instant(tmp_path):
+    """world.json and the new log's frame must come from one settling of the clock: GC steps
+    falling due between two would be counted done in the run and missing from the content."""
+    from docrsim.core import timekeeping
+    from docrsim.core.gc import Rates
+
+    clock = TickingClock()
+    sim = Simulation(clock=clock, gc_rates=Rates(scan_manifests_per_second=100, delete_objects_per_second=4))
+    restore(sim, [{"account": {"tier": "professional"}, "registries": [{"name": "bulk", "generate": {
+        "repositories": 2, "images_per_repository": 20, "layers_per_image": 2, "layer_size": 1024,
+        "untagged_every": 2}}]}])
+    folder = StateFolder.open(tmp_path / "state")
+    folder.start(sim)
+    try:
+        with sim.transaction() as now:
+            sim.gc.start("bulk", "untagged manifests and unreferenced blobs", now)
+        for _ in range(200):
+            if sim.export_state()["registries"][0]["garbage_collections"][0]["status"].startswith("deleting"):
+                break
+            timekeeping.advance(sim, 1)
+            folder.save()
+        else:
+            raise AssertionError("the run never reached its deletion phase")
+        clock.ticking = True
+        folder.compact()
+        folder.save()
+        clock.ticking = False
+        folder.save()
+        assert loaded(folder.path) == sim.export_state()
+    finally:
+        folder.close()
+
+
+def test_a_chunk_after_the_bytes_were_checked_is_refused(served):
+    """A PATCH racing the PUT that completes its upload must not add to the file the blob's
+    file is made from."""
+    import hashlib
+    import io
+
+    from docrsim.core import distribution
+    from docrsim.core.uploads import UploadUnknown
+
+    server, folder = served
+    sim = server.sim
+    data = b"checked bytes\n" * 64
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with sim.transaction() as now:
+        session = sim.uploads.start(sim.ids.uuid(), "acme", "web", now)
+    session.append(io.BytesIO(data))
+    checked = session.content(digest)
+    with pytest.raises(UploadUnknown, match="is complete"):
+        session.append(io.BytesIO(b"late"), start=session.size)
+    with sim.transaction() as now:
+        distribution.store_blob(sim, "acme", "web", checked, digest, now)
+    sim.uploads.discard(session.uuid)
+    folder.save()
+    assert (folder.path / BLOBS / "sha256" / digest[7:]).read_bytes() == data
+    assert loaded(folder.path) == sim.export_state()
+
+
+def test_uploads_refused_after_their_bytes_were_checked_leave_no_file(served):
+    server, folder = served
+    import hashlib
+    import io
+
+    sim = server.sim
+    for n in range(3):
+        data = b"refused %d" % n
+        with sim.transaction() as now:
+            session = sim.uploads.unlisted("acme", "web", now)
+        session.append(io.BytesIO(data))
+        session.content("sha256:" + hashlib.sha256(data).hexdigest())
+        session.close()  # as when the store refuses it (a registry in read-only mode)
+    folder.save()
+    assert list((folder.path / BLOBS / folder_module.UPLOADS).iterdir()) == []

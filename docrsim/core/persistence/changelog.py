@@ -159,8 +159,10 @@ class Replay:
                     token = place[key]
                     if isinstance(token, dict) and set(token) == {PLAN_TOKEN}:
                         place[key] = self.plans[token[PLAN_TOKEN]]
-            except (KeyError, TypeError, AttributeError) as exc:
-                raise Problem(f"{where}.frame", f"names a plan no record saved ({type(exc).__name__}: {exc})") from None
+            except KeyError as exc:
+                raise Problem(f"{where}.frame", f"names a plan no record saved: {exc}") from None
+            except (TypeError, AttributeError) as exc:
+                raise Problem(f"{where}.frame", f"is not a saved frame ({type(exc).__name__}: {exc})") from None
 
     def _apply_change(self, change: list) -> None:
         registry, kind, *args = change

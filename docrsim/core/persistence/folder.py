@@ -85,6 +85,7 @@ class StateFolder:
         # shared export (kept, so that its id names it alone) -> its token; the tokens written.
         self._plan_tokens: dict[int, tuple[dict, str]] = {}
         self._plans_written: set[str] = set()
+        self._plans_named = 0  # tokens handed out: each new one is the next number
 
     # -- opening --------------------------------------------------------------------------------
     @classmethod
@@ -214,13 +215,13 @@ class StateFolder:
         if not decoded:
             return []
         (_, header), records = decoded[0], decoded[1:]
-        self._header_plans = header.get("plans", {})
         if base is not None and header.get("base") != base:
             self.warnings.append(f"{path}: it follows another {WORLD} than the one there, so its "
                                  f"{len(records)} records were not applied (a compaction that did not "
                                  "finish leaves this, its records already in world.json)")
             return []
         self._log_follows = True
+        self._header_plans = header.get("plans", {})
         return records
 
     def _read_blob(self, digest: str, size: int) -> bytes:
@@ -255,9 +256,9 @@ class StateFolder:
             self._open_log()
         except OSError as exc:
             raise StateFolderError(f"{self.path / LOG}: cannot open: {exc.strerror or exc}") from None
-        frame = snapshot.export_frame(sim)
-        self._name_plans(frame)  # not in this log yet: the first frame saved brings them
-        self._attach(frame)
+        # Nothing is exported here: what the clock settles from now on is reported and saved
+        # with the first save, which also writes the frame (it has none to compare with).
+        self._attach(None)
 
     def save(self) -> None:
         """Append what changed since the last save; StateFolderError if it cannot be written
@@ -270,10 +271,11 @@ class StateFolder:
                 self.compact()
                 return
             frame = snapshot.export_frame(sim)  # settles the clock first: changes it makes are taken too
-            plans = self._name_plans(frame)
+            plans = self._name_plans(frame, forget_others=True)
             key = self._key(frame)
             changes = self.changes.take()
             if not changes and key == self._frame_key:
+                self._drop_unused_uploads()
                 return
             try:
                 record = {"changes": [changelog.encode(change) for change in changes]}
@@ -292,12 +294,14 @@ class StateFolder:
                 raise StateFolderError(f"{self.path / LOG}: cannot save the change: {exc.strerror or exc}; "
                                        "it is kept in memory and saved with the next one") from None
             self._frame_key = key
+            self._drop_unused_uploads()
 
     def compact(self) -> None:
         """Write the whole world to world.json and start a new log."""
         sim = self.sim
         with sim.lock:
-            document = snapshot.export_state(sim, blob_bytes=False)
+            # One export (one settling of the clock) for world.json and the new log's frame alike.
+            document = snapshot.export_state(sim, blob_bytes=False, shared_plans=True)
             held = set()
             try:
                 for registry in sim.account.registries.values():
@@ -308,8 +312,9 @@ class StateFolder:
                             self._write_blob(digest, blobs.data(digest))
                 self._sync_blob_files()  # world.json is synced: the files it needs must be there first
                 text = (json.dumps(document, indent=1) + "\n").encode()
-                # The frame the new log starts from, its plans named in the header.
-                frame = snapshot.export_frame(sim)
+                # The frame the new log starts from (its plans named in the header), taken from
+                # the document once it is written out: naming them changes the document.
+                frame = changelog.frame_of(document)
                 self._plan_tokens.clear()
                 plans = self._name_plans(frame)
                 header = {"base": hashlib.sha256(text).hexdigest(), **({"plans": plans} if plans else {})}
@@ -333,6 +338,8 @@ class StateFolder:
         lock = self.sim.lock if self.sim is not None else contextlib.nullcontext()
         with lock:
             self._closed = True
+            if self.sim is not None and self.sim.uploads.spool is self.spool:
+                self.sim.uploads.spool = None  # uploads from now on are the system's temporary files
         for name in ("_log_fd", "_lock_fd"):
             fd = getattr(self, name)
             if fd is not None:
@@ -340,23 +347,36 @@ class StateFolder:
                 setattr(self, name, None)
 
     # -- the parts ------------------------------------------------------------------------------
-    def _name_plans(self, frame: dict) -> dict[str, dict]:
+    def _name_plans(self, frame: dict, *, forget_others: bool = False) -> dict[str, dict]:
         """Put a token in place of each GC deletion plan of ``frame`` (the same plan, the same
-        token, until the next compaction); the plans by token."""
-        named = {}
+        token, until the next compaction); the plans by token. ``forget_others``: plans no
+        longer in the frame (their runs have ended) are no longer held."""
+        named, seen = {}, {}
         for place, key in changelog.plan_places(frame):
             plan = place[key]
             known = self._plan_tokens.get(id(plan))
             if known is None or known[0] is not plan:
+                self._plans_named += 1
                 # The process in the token too: a log a restart goes on with may name plans already.
-                known = self._plan_tokens[id(plan)] = (plan, f"plan-{os.getpid()}-{len(self._plan_tokens) + 1}")
+                known = self._plan_tokens[id(plan)] = (plan, f"plan-{os.getpid()}-{self._plans_named}")
             named[known[1]] = plan
+            seen[id(plan)] = known
             place[key] = {changelog.PLAN_TOKEN: known[1]}
+        if forget_others:
+            self._plan_tokens = seen
         return named
 
-    def _attach(self, frame: dict, plans_written: set[str] = frozenset()) -> None:
+    def _drop_unused_uploads(self) -> None:
+        """Uploads' files no blob needs: its file is written already, or it was never stored
+        (a push refused after its bytes were checked, as during a garbage collection)."""
+        registries = self.sim.account.registries.values()
+        self.spool.drop(lambda digest: digest in self._on_disk
+                        or not any(digest in r.content.blobs for r in registries))
+
+    def _attach(self, frame: dict | None, plans_written: set[str] = frozenset()) -> None:
         """Have the world's content report its changes here; what it reported so far is saved,
-        as is ``frame`` (its plans named, those of ``plans_written`` in the log already)."""
+        as is ``frame`` (its plans named, those of ``plans_written`` in the log already; None:
+        no frame saved yet, so the next save writes one)."""
         sim = self.sim
         sim.account.changes = self.changes
         sim.uploads.spool = self.spool
@@ -365,7 +385,7 @@ class StateFolder:
         self.changes.take()
         self._account = sim.account
         self._plans_written = set(plans_written)
-        self._frame_key = self._key(frame)
+        self._frame_key = None if frame is None else self._key(frame)
 
     def _replaced(self) -> bool:
         """Whether content changed without reporting it: a new world, or a registry put in whole."""
@@ -409,7 +429,6 @@ class StateFolder:
         for change in changes:
             if change[1] == "blob" and change[4] is not None and change[2] not in self._on_disk:
                 self._write_blob(change[2], change[4])
-        self.spool.drop(self._on_disk.__contains__)  # uploads of bytes already here
         if self.fsync:
             self._sync_blob_files()
 
@@ -466,9 +485,10 @@ class _UploadSpool:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         return tempfile.NamedTemporaryFile(dir=self.folder, prefix=_TEMPORARY, delete=False)
 
-    def done(self, file, digest: str | None) -> None:
+    def done(self, file, digest: str | None, size: int) -> None:
         with self._lock:
-            if digest is not None and digest not in self._verified:
+            # Kept only when the file holds exactly the bytes that were checked.
+            if digest is not None and digest not in self._verified and _size_of(file.name) == size:
                 self._verified[digest] = file.name
                 return
         with contextlib.suppress(OSError):
@@ -485,6 +505,13 @@ class _UploadSpool:
         for path in dropped:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def _size_of(path: str) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
 
 
 def _encode(record: dict) -> bytes:

@@ -49,11 +49,11 @@ __all__ = ["FORMAT", "StateError", "export_state", "import_state"]
 
 
 # -- export -----------------------------------------------------------------------------------------
-def export_state(sim, *, blob_bytes: bool = True) -> dict:
+def export_state(sim, *, blob_bytes: bool = True, shared_plans: bool = False) -> dict:
     """The world as a ``docrsim-state/1`` document, settled to the clock's now. Without
     ``blob_bytes`` a blob that has bytes is listed without them (a state folder keeps them in
-    files of their own: docrsim.core.persistence.folder)."""
-    return _export(sim, lambda registry: _export_content(registry.content, blob_bytes))
+    files of their own: docrsim.core.persistence.folder); ``shared_plans`` as in export_frame."""
+    return _export(sim, lambda registry: _export_content(registry.content, blob_bytes), shared_plans=shared_plans)
 
 
 def export_frame(sim) -> dict:
