@@ -281,20 +281,29 @@ def test_an_uploaded_blob_is_written_once_as_it_streams_in(served, monkeypatch):
     assert loaded(folder.path) == server.sim.export_state()
 
 
-def test_a_deletion_plan_is_written_once_while_its_run_goes_through_it(tmp_path):
-    """A run's plan never changes once made; its progress does, with every clock step."""
-    from docrsim.core import timekeeping
+def collecting(tmp_path, clock, deletes_per_second: float):
+    """A generated registry of 40 images, half untagged, kept in a state folder, and a
+    garbage collection of it just started."""
     from docrsim.core.gc import Rates
 
-    sim = Simulation(clock=ManualClock(), gc_rates=Rates(scan_manifests_per_second=100, delete_objects_per_second=1))
+    sim = Simulation(clock=clock, gc_rates=Rates(scan_manifests_per_second=100,
+                                                 delete_objects_per_second=deletes_per_second))
     restore(sim, [{"account": {"tier": "professional"}, "registries": [{"name": "bulk", "generate": {
         "repositories": 2, "images_per_repository": 20, "layers_per_image": 2, "layer_size": 1024,
         "untagged_every": 2}}]}])
     folder = StateFolder.open(tmp_path / "state")
     folder.start(sim)
+    with sim.transaction() as now:
+        sim.gc.start("bulk", "untagged manifests and unreferenced blobs", now)
+    return sim, folder
+
+
+def test_a_deletion_plan_is_written_once_while_its_run_goes_through_it(tmp_path):
+    """A run's plan never changes once made; its progress does, with every clock step."""
+    from docrsim.core import timekeeping
+
+    sim, folder = collecting(tmp_path, ManualClock(), deletes_per_second=1)
     try:
-        with sim.transaction() as now:
-            sim.gc.start("bulk", "untagged manifests and unreferenced blobs", now)
         folder.save()
 
         def run() -> dict:
@@ -336,18 +345,10 @@ def test_a_compaction_while_time_passes_saves_one_instant(tmp_path):
     """world.json and the new log's frame must come from one settling of the clock: GC steps
     falling due between two would be counted done in the run and missing from the content."""
     from docrsim.core import timekeeping
-    from docrsim.core.gc import Rates
 
     clock = TickingClock()
-    sim = Simulation(clock=clock, gc_rates=Rates(scan_manifests_per_second=100, delete_objects_per_second=4))
-    restore(sim, [{"account": {"tier": "professional"}, "registries": [{"name": "bulk", "generate": {
-        "repositories": 2, "images_per_repository": 20, "layers_per_image": 2, "layer_size": 1024,
-        "untagged_every": 2}}]}])
-    folder = StateFolder.open(tmp_path / "state")
-    folder.start(sim)
+    sim, folder = collecting(tmp_path, clock, deletes_per_second=4)
     try:
-        with sim.transaction() as now:
-            sim.gc.start("bulk", "untagged manifests and unreferenced blobs", now)
         for _ in range(200):
             if sim.export_state()["registries"][0]["garbage_collections"][0]["status"].startswith("deleting"):
                 break
