@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from docrsim.core.persistence.format import Problem, write_instant
+from docrsim.core.persistence.snapshot import blob_entry
 
 _CONTENT = ("blobs", "repositories", "blob_links")
 
@@ -95,10 +96,9 @@ class _Content:
 
     # -- the changes, as docrsim.core.changes lists them ------------------------------------------
     def blob(self, digest, size, has_bytes, uncompressed):
-        entry = {"digest": digest, "size": size, "synthetic": not has_bytes}
-        if uncompressed is not None and uncompressed != size:
-            entry["uncompressed_size"] = uncompressed
-        self.blobs[digest] = entry  # a blob already listed keeps its place
+        # A blob already listed keeps its place; its bytes are in the folder's files.
+        self.blobs[digest] = blob_entry(digest, size, None, not has_bytes,
+                                        size if uncompressed is None else uncompressed)
 
     def unblob(self, digest):
         del self.blobs[digest]
