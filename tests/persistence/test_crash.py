@@ -24,7 +24,6 @@ import signal
 import threading
 import time
 
-import pytest
 import requests
 
 from docrsim.core.clock import ManualClock

@@ -74,7 +74,7 @@ def test_a_torn_last_record_is_dropped_with_a_warning(serve, tmp_path):
     with open(folder / LOG, "ab") as log:
         log.write(b'0badf00d {"changes":[["acme","untag","web","lat')  # a write a crash cut short
     second = serve("--clock", "manual", "--state", str(folder))
-    api = second.wait_ready()
+    second.wait_ready()
     code, _, errors = second.stop()
     assert code == 0
     assert f"docrsim: warning: {folder / LOG}: dropped the last record, cut short by a crash" in errors
