@@ -24,11 +24,32 @@ store (which tags a manifest delete takes with it, which links a repository dele
     (registry, "tag", repository, tag, digest, updated_at)
     (registry, "untag", repository, tag)
 
-Nothing is recorded while no one listens (the default): the in-memory world pays one
-attribute test per change.
+Each registry's content counts its edits whether or not anyone records them (``Edits``): the
+count tells anyone who keeps something derived from the content (the API's memo of listing
+pages) whether it has changed since. Nothing is recorded while no one listens (the default).
 """
 
 from __future__ import annotations
+
+
+class Edits:
+    """One registry content's edits: counted always, passed on to ``recorder`` (a
+    RegistryFeed) while one is attached."""
+
+    __slots__ = ("count", "recorder")
+
+    def __init__(self):
+        self.count = 0
+        self.recorder: RegistryFeed | None = None
+
+    def add(self, *change) -> None:
+        self.count += 1
+        if self.recorder is not None:
+            self.recorder.add(*change)
+
+    def touch(self) -> None:
+        """Count an edit that needs no record: one replay derives from the recorded ones."""
+        self.count += 1
 
 
 class Changes:

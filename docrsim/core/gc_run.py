@@ -217,7 +217,7 @@ class Run:
         # deletes took the remaining links meanwhile.
         if not frees and content.linking_repositories(digest):
             return
-        content.manifests.pop(digest, None)
+        content.forget_manifest(digest)
         if frees and digest in blobs:
             self.freed_bytes += content.remove_blob(digest)
             self.blobs_deleted += 1

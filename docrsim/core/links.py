@@ -19,12 +19,14 @@ one dict entry each rather than a set per repository.
 
 from __future__ import annotations
 
+from docrsim.core.changes import Edits
+
 
 class BlobLinks:
     def __init__(self):
         # digest -> the one linking repository's name, or a tuple of names when several link it
         self._by_blob: dict[str, str | tuple[str, ...]] = {}
-        self.changes = None  # a RegistryFeed (docrsim.core.changes) while someone records them
+        self.changes = Edits()  # its registry's, once in a RegistryContent
 
     def link(self, repository: str, digest: str) -> None:
         held = self._by_blob.get(digest)
@@ -38,8 +40,7 @@ class BlobLinks:
             self._by_blob[digest] = held + (repository,)
         else:
             return
-        if self.changes is not None:
-            self.changes.add("link", repository, digest)
+        self.changes.add("link", repository, digest)
 
     def linked(self, repository: str, digest: str) -> bool:
         held = self._by_blob.get(digest)
@@ -54,8 +55,7 @@ class BlobLinks:
 
     def drop_repository(self, repository: str) -> None:
         """Forget every link of ``repository`` (one pass over the links: deletes are rare)."""
-        if self.changes is not None:
-            self.changes.add("drop_links", repository)
+        self.changes.add("drop_links", repository)
         for digest, held in list(self._by_blob.items()):
             if type(held) is str:
                 if held == repository:

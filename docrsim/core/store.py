@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from docrsim.core import digests
+from docrsim.core.changes import Edits
 from docrsim.core.content import ParsedManifest, parse_manifest
 from docrsim.core.errors import Invalid, NotFound
 from docrsim.core.links import BlobLinks
@@ -30,7 +31,7 @@ class BlobStore:
         self._data: dict[str, bytes] = {}
         self._uncompressed: dict[str, int] = {}
         self.total_bytes = 0
-        self.changes = None  # a RegistryFeed (docrsim.core.changes) while someone records them
+        self.changes = Edits()  # its registry's, once in a RegistryContent
 
     def _changed(self, digest: str) -> None:
         self.changes.add("blob", digest, self._sizes[digest], self._data.get(digest),
@@ -75,7 +76,7 @@ class BlobStore:
             self._sizes[digest] = len(data)
             self.total_bytes += len(data)
         self._data[digest] = data
-        if new and self.changes is not None:
+        if new:
             self._changed(digest)
         return digest
 
@@ -94,7 +95,7 @@ class BlobStore:
                 and self._uncompressed.get(digest) != uncompressed_size:
             self._uncompressed[digest] = uncompressed_size
             changed = True
-        if changed and self.changes is not None:
+        if changed:
             self._changed(digest)
         return digest
 
@@ -105,8 +106,7 @@ class BlobStore:
         if existing is None:
             self._sizes[digest] = size
             self.total_bytes += size
-            if self.changes is not None:
-                self._changed(digest)
+            self._changed(digest)
         elif existing != size:
             raise Invalid(f"blob {digest} is already stored with size {existing}, not {size}")
 
@@ -116,8 +116,7 @@ class BlobStore:
         self._data.pop(digest, None)
         self._uncompressed.pop(digest, None)
         self.total_bytes -= size
-        if self.changes is not None:
-            self.changes.add("unblob", digest)  # its links go with it (RegistryContent.remove_blob)
+        self.changes.add("unblob", digest)  # its links go with it (RegistryContent.remove_blob)
         return size
 
 
@@ -168,18 +167,28 @@ class MissingReference(Invalid):
 
 class RegistryContent:
     """A registry's content. Every edit of it goes through these methods (and those of its
-    BlobStore and BlobLinks), which report it to ``changes`` while someone records them."""
+    BlobStore and BlobLinks), which count it in ``changes`` and report it to whoever records
+    them (docrsim.core.changes)."""
 
     def __init__(self):
         self.blobs = BlobStore()
         self.manifests: dict[str, Manifest] = {}
         self.repositories: dict[str, Repository] = {}
         self.links = BlobLinks()
-        self.changes = None
+        self.changes = self.blobs.changes = self.links.changes = Edits()
 
     def record_changes(self, feed) -> None:
         """Report every edit from now on to ``feed`` (a docrsim.core.changes.RegistryFeed)."""
-        self.changes = self.blobs.changes = self.links.changes = feed
+        self.changes.recorder = feed
+
+    @property
+    def recording(self) -> bool:
+        return self.changes.recorder is not None
+
+    @property
+    def version(self) -> int:
+        """A number that grows with every edit: equal numbers, the same content."""
+        return self.changes.count
 
     # -- blobs --------------------------------------------------------------------------------
     def has_blob(self, repository: str, digest: str) -> bool:
@@ -206,15 +215,13 @@ class RegistryContent:
         repo = self.repositories.get(name)
         if repo is None:
             repo = self.repositories[name] = Repository(name=name, created_at=now)
-            if self.changes is not None:
-                self.changes.add("repo", name, now)
+            self.changes.add("repo", name, now)
         return repo
 
     def delete_repository(self, name: str) -> None:
         repo = self.repository(name)
         del self.repositories[name]
-        if self.changes is not None:
-            self.changes.add("unrepo", name)
+        self.changes.add("unrepo", name)
         self.links.drop_repository(name)
         self._forget_unlinked(repo.manifests)
 
@@ -266,10 +273,9 @@ class RegistryContent:
         self.link_references(repository, parsed)
         repo = self.ensure_repository(repository, now)
         repo.manifests[digest] = now
-        if self.changes is not None:
-            # The record kept is the first push's: the same bytes pushed under another
-            # Content-Type (a body without mediaType) keep the type they were first stored as.
-            self.changes.add("manifest", repository, digest, self.manifests[digest].media_type, now)
+        # The record kept is the first push's: the same bytes pushed under another
+        # Content-Type (a body without mediaType) keep the type they were first stored as.
+        self.changes.add("manifest", repository, digest, self.manifests[digest].media_type, now)
         if tag is not None:
             self._set_tag(repo, tag, digest, now)
         return digest
@@ -304,15 +310,13 @@ class RegistryContent:
 
     def _set_tag(self, repo: Repository, tag: str, digest: str, now: datetime) -> None:
         repo.tags[tag] = Tag(manifest_digest=digest, updated_at=now)
-        if self.changes is not None:
-            self.changes.add("tag", repo.name, tag, digest, now)
+        self.changes.add("tag", repo.name, tag, digest, now)
 
     def delete_tag(self, repository: str, tag: str) -> None:
         repo = self.repository(repository)
         if repo.tags.pop(tag, None) is None:
             raise NotFound(f"tag {tag!r} not found in repository {repository!r}")
-        if self.changes is not None:
-            self.changes.add("untag", repository, tag)
+        self.changes.add("untag", repository, tag)
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Unlink a manifest and every tag pointing at it; its bytes stay until GC."""
@@ -322,15 +326,19 @@ class RegistryContent:
         self.unlink_manifest(repository, digest)
         for name in [n for n, t in repo.tags.items() if t.manifest_digest == digest]:
             del repo.tags[name]
-            if self.changes is not None:
-                self.changes.add("untag", repository, name)
+            self.changes.add("untag", repository, name)
         self._forget_unlinked([digest])
 
     def unlink_manifest(self, repository: str, digest: str) -> None:
         """The repository no longer links the manifest (its tags are the caller's)."""
         repo = self.repositories.get(repository)
-        if repo is not None and repo.manifests.pop(digest, None) is not None and self.changes is not None:
+        if repo is not None and repo.manifests.pop(digest, None) is not None:
             self.changes.add("unmanifest", repository, digest)
+
+    def forget_manifest(self, digest: str) -> None:
+        """Drop the record of a manifest no repository links (its bytes remain as a blob)."""
+        if self.manifests.pop(digest, None) is not None:
+            self.changes.touch()  # a replay drops it too, once its last link goes
 
     def _forget_unlinked(self, candidates) -> None:
         """Drop manifest records no repository links any more (their bytes remain as blobs)."""
@@ -339,7 +347,7 @@ class RegistryContent:
             linked.update(repo.manifests)
         for digest in list(candidates):
             if digest not in linked:
-                self.manifests.pop(digest, None)
+                self.forget_manifest(digest)
 
     def linking_repositories(self, digest: str) -> list[str]:
         return [name for name, repo in self.repositories.items() if digest in repo.manifests]

@@ -9,6 +9,7 @@ from docrsim.core.credentials import TokenPolicy
 from docrsim.core.errors import DomainError
 from docrsim.http import doapi, observe
 from docrsim.http.control import control
+from docrsim.http.doapi.memo import PageMemo
 from docrsim.http.endpoints import Endpoints
 from docrsim.http.errors import do_error_response, render_do_error
 from docrsim.http.limits import SCENARIO_BODY_LIMIT
@@ -38,6 +39,7 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
         DOCRSIM_ENDPOINTS=endpoints or Endpoints(),
         DOCRSIM_BASELINE=list(baseline),
         DOCRSIM_RATELIMIT=RateLimitCounter(),
+        DOCRSIM_PAGES=PageMemo(),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     app.json.sort_keys = False

@@ -390,7 +390,7 @@ class StateFolder:
     def _replaced(self) -> bool:
         """Whether content changed without reporting it: a new world, or a registry put in whole."""
         account = self.sim.account
-        return account is not self._account or any(r.content.changes is None for r in account.registries.values())
+        return account is not self._account or any(not r.content.recording for r in account.registries.values())
 
     def _key(self, frame: dict) -> str:
         """What tells one frame from another; the system clock's reading does not count, as

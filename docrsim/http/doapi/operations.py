@@ -23,6 +23,7 @@ class Operation:
     rule: str
     scopes: tuple[str, ...]
     view: Callable
+    memo: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -38,11 +39,14 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def operation(operation_id: str, method: str, rule: str, *scopes: str):
+def operation(operation_id: str, method: str, rule: str, *scopes: str, memo: bool = False):
     """Declare a handler ``fn(sim, now, **path_params)`` for one DO API operation.
 
     The caller's token must carry every scope; the handler runs inside a state transaction,
-    so garbage-collection progress is settled before it reads anything.
+    so garbage-collection progress is settled before it reads anything. ``memo``: the
+    handler's page depends on nothing but its registry's content, the request's path and
+    query and the address it came to, so it is answered again from memory while the content
+    is unchanged (docrsim.http.doapi.memo).
     """
 
     def declare(fn):
@@ -53,9 +57,13 @@ def operation(operation_id: str, method: str, rule: str, *scopes: str):
                 read_body(request, JSON_BODY_LIMIT)  # too long is 413 before anything else is judged
             sim = current_app.config["DOCRSIM_SIM"]
             with sim.transaction() as now:
-                return fn(sim, now, **path_params)
+                registry = sim.account.registries.get(path_params["registry_name"]) if memo else None
+                if registry is None:  # an unknown registry is the handler's 404 to give
+                    return fn(sim, now, **path_params)
+                return current_app.config["DOCRSIM_PAGES"].answer(
+                    registry.content, operation_id, path_params, lambda: fn(sim, now, **path_params))
 
-        OPERATIONS.append(Operation(operation_id, method, rule.replace(_NAME, _NAME_RULE), scopes, view))
+        OPERATIONS.append(Operation(operation_id, method, rule.replace(_NAME, _NAME_RULE), scopes, view, memo))
         return fn
 
     return declare
@@ -65,13 +73,13 @@ PLURAL = "/v2/registries"  # the current, multi-registry family
 SINGULAR = "/v2/registry"  # the older family, deprecated but still used by doctl
 
 
-def both_families(name: str, method: str, path: str, *scopes: str):
+def both_families(name: str, method: str, path: str, *scopes: str, memo: bool = False):
     """Declare one handler as ``registries_<name>`` at /v2/registries<path> and as
     ``registry_<name>`` at the older /v2/registry<path>: the twins behave alike."""
 
     def declare(fn):
-        operation(f"registries_{name}", method, PLURAL + path, *scopes)(fn)
-        operation(f"registry_{name}", method, SINGULAR + path, *scopes)(fn)
+        operation(f"registries_{name}", method, PLURAL + path, *scopes, memo=memo)(fn)
+        operation(f"registry_{name}", method, SINGULAR + path, *scopes, memo=memo)(fn)
         return fn
 
     return declare

@@ -20,7 +20,7 @@ def _repository(sim, registry_name: str, repository_name: str):
 
 
 # -- repositories -------------------------------------------------------------------------------
-@operation("registry_list_repositories", "GET", SINGULAR + NAMED + "/repositories", READ)
+@operation("registry_list_repositories", "GET", SINGULAR + NAMED + "/repositories", READ, memo=True)
 def list_repositories_v1(sim, now, registry_name):
     content = sim.account.registry(registry_name).content
     # Only repositories with a tag: doctl reads latest_tag without checking for null.
@@ -30,7 +30,7 @@ def list_repositories_v1(sim, now, registry_name):
     return {"repositories": items, **extra}
 
 
-@both_families("list_repositoriesV2", "GET", "/<registry_name>/repositoriesV2", READ)
+@both_families("list_repositoriesV2", "GET", "/<registry_name>/repositoriesV2", READ, memo=True)
 def list_repositories_v2(sim, now, registry_name):
     content = sim.account.registry(registry_name).content
     window, extra = paginate(sorted(content.repositories), page_request(with_tokens=True))
@@ -47,7 +47,7 @@ def delete_repository(sim, now, registry_name, repository_name):
 
 
 # -- tags ---------------------------------------------------------------------------------------
-@both_families("list_repositoryTags", "GET", NAMED + REPO + "/tags", READ)
+@both_families("list_repositoryTags", "GET", NAMED + REPO + "/tags", READ, memo=True)
 def list_tags(sim, now, registry_name, repository_name):
     content, repo = _repository(sim, registry_name, repository_name)
     window, extra = paginate(render.newest_tags(repo), page_request())
@@ -63,7 +63,7 @@ def delete_tag(sim, now, registry_name, repository_name, repository_tag):
 
 
 # -- manifests ----------------------------------------------------------------------------------
-@both_families("list_repositoryManifests", "GET", NAMED + REPO + "/digests", READ)
+@both_families("list_repositoryManifests", "GET", NAMED + REPO + "/digests", READ, memo=True)
 def list_manifests(sim, now, registry_name, repository_name):
     content, repo = _repository(sim, registry_name, repository_name)
     window, extra = paginate(render.newest_manifests(repo), page_request())

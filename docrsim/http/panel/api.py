@@ -8,7 +8,7 @@ answered. Domain errors pass through unchanged for the page to show.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from docrsim.core.clock import format_exact_instant
 
@@ -32,6 +32,8 @@ def call(operation_id: str, bearer: str | None, query: dict | None = None, **pat
         "/", base_url=request.host_url, headers=headers, query_string=query or {}
     ):
         result = view(**path_params)
+    if isinstance(result, Response):  # a page the API answered from memory (http/doapi/memo.py)
+        return result.get_json()
     return result[0] if isinstance(result, tuple) else result
 
 
