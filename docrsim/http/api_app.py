@@ -60,14 +60,19 @@ def create_api_app(sim, *, endpoints: Endpoints | None = None, baseline=(), toke
 
     observe.install(app, "api")  # journal and fault rules, after the request id is known
 
+    rate_limit = app.config["DOCRSIM_RATELIMIT"]
+
     @app.after_request
     def add_common_headers(response):
-        response.headers["x-request-id"] = g.get("request_id", "")
+        headers = response.headers
+        headers["x-request-id"] = g.get("request_id", "")
         token = request.headers.get("Authorization", "anonymous")
         epoch = int(sim.now().timestamp())
-        limits = app.config["DOCRSIM_RATELIMIT"].record(token, epoch)
-        # A throttling fault has set its own remaining and reset; the request still counts.
-        response.headers.update({name: value for name, value in limits.items() if name not in response.headers})
+        limits = rate_limit.record(token, epoch)
+        if g.get("fault_rule") is None:
+            headers.extend(limits)
+        else:  # a throttling fault has set its own remaining and reset; the request still counts
+            headers.extend({name: value for name, value in limits.items() if name not in headers})
         return response
 
     @app.errorhandler(DomainError)

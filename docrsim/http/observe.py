@@ -87,9 +87,10 @@ def _documented_operation_id(method: str, rule: str) -> str | None:
 
 def _api_operation_id() -> str | None:
     """The operationId our OpenAPI document gives the matched route; None for an unknown one."""
-    if request.url_rule is None:
+    req = request._get_current_object()
+    if req.url_rule is None:
         return None
-    return _documented_operation_id("GET" if request.method == "HEAD" else request.method, request.url_rule.rule)
+    return _documented_operation_id("GET" if req.method == "HEAD" else req.method, req.url_rule.rule)
 
 
 def _registry_operation_id() -> str | None:
@@ -149,16 +150,18 @@ def install(app: Flask, host: str) -> None:
 
     @app.before_request
     def arrive():
-        sim = _sim()
-        path = raw_path(request.environ)
+        # The request and g bound once: each use of Flask's proxies costs a context look-up.
+        req, ctx = request._get_current_object(), g._get_current_object()
+        sim = app.config["DOCRSIM_SIM"]
+        path = raw_path(req.environ)
         control = host == "api" and is_docrsim_own(path)
         op = operation_id()
         with sim.lock:
             # The journal that numbered the request writes it: one a reset replaced meanwhile
             # is gone, and the request with it.
-            g.journal_arrival = (sim.journal, sim.journal.open(), sim.now(), path, op, control, time.perf_counter())
-            rule = None if control else sim.faults.take(RequestInfo(host, request.method, path, op))
-        g.fault_rule = rule
+            ctx.journal_arrival = (sim.journal, sim.journal.open(), sim.now(), path, op, control, time.perf_counter())
+            rule = None if control else sim.faults.take(RequestInfo(host, req.method, path, op))
+        ctx.fault_rule = rule
         if rule is None:
             return None
         if rule.delay_ms is not None:
@@ -169,20 +172,22 @@ def install(app: Flask, host: str) -> None:
 
     @app.after_request
     def leave(response):
-        arrival = g.pop("journal_arrival", None)
+        ctx = g._get_current_object()
+        arrival = ctx.pop("journal_arrival", None)
         if arrival is None:
             return response
         journal, seq, at, path, op, control, started = arrival
-        rule: FaultRule | None = g.get("fault_rule")
+        rule: FaultRule | None = ctx.get("fault_rule")
+        req = request._get_current_object()
         entry = Entry(
-            seq=seq, at=at, host=host, method=request.method, path=path,
-            query=request.environ.get("QUERY_STRING", ""), operation_id=op, control=control,
-            status=response.status_code, request_id=g.get("request_id"),
+            seq=seq, at=at, host=host, method=req.method, path=path,
+            query=req.environ.get("QUERY_STRING", ""), operation_id=op, control=control,
+            status=response.status_code, request_id=ctx.get("request_id"),
             fault=None if rule is None else {"id": rule.id, "effect": rule.effect},
         )
-        with _sim().lock:
+        with app.config["DOCRSIM_SIM"].lock:
             journal.write(entry)
-        log = current_app.config.get("DOCRSIM_REQUEST_LOG")  # serve --verbose (http/requestlog.py)
+        log = app.config.get("DOCRSIM_REQUEST_LOG")  # serve --verbose (http/requestlog.py)
         if log is not None:
             log.write(entry, time.perf_counter() - started)
         return response

@@ -43,17 +43,18 @@ class PageMemo:
         pages = self._by_content.get(content)
         if pages is None or pages.version != content.version:
             pages = self._by_content[content] = _Pages(content.version)
-        environ = request.environ
+        req, app = request._get_current_object(), current_app._get_current_object()
+        environ = req.environ
         key = (operation_id, tuple(path_params.items()),
-               environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path,
+               environ.get("RAW_URI") or environ.get("REQUEST_URI") or req.path,
                environ.get("QUERY_STRING", ""), addresses.of_request().api_url)
         body = pages.bodies.get(key)
         if body is not None:
-            return current_app.response_class(body, mimetype=current_app.json.mimetype)
+            return app.response_class(body, mimetype=app.json.mimetype)
         rendered = render()
         if type(rendered) is not dict:  # a status or a response of its own: not a page
             return rendered
-        response = current_app.json.response(rendered)
+        response = app.json.response(rendered)
         body = response.get_data()
         if pages.size + len(body) > BYTES_PER_REGISTRY:
             pages.bodies.clear()

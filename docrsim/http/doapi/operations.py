@@ -52,15 +52,16 @@ def operation(operation_id: str, method: str, rule: str, *scopes: str, memo: boo
     def declare(fn):
         @functools.wraps(fn)
         def view(**path_params):
-            current_app.config["DOCRSIM_TOKENS"].require(bearer_token(), *scopes)
+            config = current_app.config
+            config["DOCRSIM_TOKENS"].require(bearer_token(), *scopes)
             if request.method in _BODY_METHODS:
                 read_body(request, JSON_BODY_LIMIT)  # too long is 413 before anything else is judged
-            sim = current_app.config["DOCRSIM_SIM"]
+            sim = config["DOCRSIM_SIM"]
             with sim.transaction() as now:
                 registry = sim.account.registries.get(path_params["registry_name"]) if memo else None
                 if registry is None:  # an unknown registry is the handler's 404 to give
                     return fn(sim, now, **path_params)
-                return current_app.config["DOCRSIM_PAGES"].answer(
+                return config["DOCRSIM_PAGES"].answer(
                     registry.content, operation_id, path_params, lambda: fn(sim, now, **path_params))
 
         OPERATIONS.append(Operation(operation_id, method, rule.replace(_NAME, _NAME_RULE), scopes, view, memo))
