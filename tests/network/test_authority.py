@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 import stat
+import subprocess
 import threading
 
 import pytest
@@ -159,3 +162,28 @@ def test_a_folder_docrsim_cannot_write_is_named(tmp_path):
             CertificateAuthority.load_or_create(tmp_path)
     finally:
         tmp_path.chmod(0o700)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command, to offer cipher suites in an order of its own")
+@pytest.mark.parametrize("first", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])
+def test_the_clients_order_of_cipher_suites_is_followed(tmp_path, first):
+    # Go and curl offer AES-128-GCM first where the CPU has AES instructions: the cheaper one
+    # for large layers. OpenSSL's own order would put AES-256-GCM first for every client.
+    context = CertificateAuthority.load_or_create(tmp_path / "ca").server_context()
+    listener = socket.create_server(("127.0.0.1", 0))
+    chosen = []
+
+    def serve():
+        connection, _ = listener.accept()
+        with context.wrap_socket(connection, server_side=True) as secure:
+            chosen.append(secure.cipher()[0])
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    others = [s for s in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384") if s != first]
+    subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{listener.getsockname()[1]}",
+                    "-tls1_3", "-ciphersuites", ":".join([first, *others])],
+                   input=b"", capture_output=True, timeout=30)
+    thread.join(timeout=30)
+    listener.close()
+    assert chosen == [first]
