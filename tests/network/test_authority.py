@@ -171,6 +171,7 @@ def test_the_clients_order_of_cipher_suites_is_followed(tmp_path, first):
     # for large layers. OpenSSL's own order would put AES-256-GCM first for every client.
     context = CertificateAuthority.load_or_create(tmp_path / "ca").server_context()
     listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)  # a client that never connects fails the test instead of hanging it
     chosen = []
 
     def serve():
@@ -178,7 +179,7 @@ def test_the_clients_order_of_cipher_suites_is_followed(tmp_path, first):
         with context.wrap_socket(connection, server_side=True) as secure:
             chosen.append(secure.cipher()[0])
 
-    thread = threading.Thread(target=serve)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     others = [s for s in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384") if s != first]
     subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{listener.getsockname()[1]}",
